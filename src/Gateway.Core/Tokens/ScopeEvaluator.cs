@@ -1,0 +1,48 @@
+namespace Gateway.Tokens;
+
+/// <summary>Decides whether a token grants one concrete action on one concrete resource.</summary>
+public static class ScopeEvaluator
+{
+    /// <summary>
+    /// In scope only when ONE grant entry covers both: an action from one entry and a resource
+    /// from another must not combine into a permission nobody granted.
+    /// </summary>
+    public static bool IsInScope(CapabilityToken token, string action, string resource)
+    {
+        foreach (var grant in token.Grants)
+        {
+            if (AnyMatches(grant.Actions, action) && AnyMatches(grant.Resources, resource))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<ActionPattern> patterns, string action)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            if (patterns[i].Matches(action))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<ResourcePattern> patterns, string resource)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            if (patterns[i].Matches(resource))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
