@@ -1,1 +1,3 @@
-return 0;
+using Gateway.Host.Commands;
+
+return await GatewayCli.InvokeAsync(args);

@@ -1,0 +1,60 @@
+using Gateway.Policy;
+using Gateway.Tokens;
+
+namespace Gateway.Enforcement;
+
+/// <summary>
+/// The one outcome of evaluating a request: allowed, or refused with one code. Everything the
+/// HTTP mapping, the audit event and the span need is here, so they never re-derive it.
+/// </summary>
+public sealed class AuthorizationDecision
+{
+    public required string DecisionId { get; init; }
+    public GatewayError Error { get; private set; }
+    public string? Detail { get; private set; }
+    public bool IsAllowed => Error == GatewayError.None;
+
+    /// <summary>True when the route runs in shadow mode and a refusal was recorded but not enforced.</summary>
+    public bool IsShadowDenied { get; private set; }
+
+    public CompiledRoute? Route { get; init; }
+    public CapabilityToken? Token { get; set; }
+    public string? Resource { get; set; }
+    public int? StepsRemaining { get; set; }
+    public int? RiskRemaining { get; set; }
+
+    /// <summary>Token failure reason (<c>expired</c>, <c>signature_invalid</c>, <c>revoked</c>, ...).</summary>
+    public string? Reason { get; private set; }
+
+    /// <summary>Extra <c>WWW-Authenticate</c> parameters (RFC 9470 <c>acr_values</c>, <c>max_age</c>).</summary>
+    public string? ChallengeParameters { get; private set; }
+
+    public TimeSpan? RetryAfter { get; set; }
+    public string? ApprovalId { get; set; }
+    public string? ApprovalUrl { get; set; }
+
+    /// <summary>The wire word: <c>allow</c>, <c>deny</c> or <c>shadow_deny</c>.</summary>
+    public string Outcome => IsAllowed ? (IsShadowDenied ? "shadow_deny" : "allow") : "deny";
+
+    public AuthorizationDecision Refuse(GatewayError error, string detail, string? reason = null, string? challenge = null)
+    {
+        Error = error;
+        Detail = detail;
+        Reason = reason;
+        ChallengeParameters = challenge;
+        return this;
+    }
+
+    /// <summary>Records the refusal a shadow-mode route would have made, and lets the call go on.</summary>
+    public AuthorizationDecision ShadowDeny(GatewayError error, string detail, string? reason = null)
+    {
+        IsShadowDenied = true;
+        ShadowError = error;
+        Detail = detail;
+        Reason = reason;
+        return this;
+    }
+
+    /// <summary>In shadow mode: the refusal that was not enforced.</summary>
+    public GatewayError ShadowError { get; private set; }
+}

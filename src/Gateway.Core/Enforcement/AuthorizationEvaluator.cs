@@ -1,0 +1,229 @@
+using Gateway.Policy;
+using Gateway.Tokens;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Enforcement;
+
+/// <summary>
+/// The decision, in the contract's order (section 4). Pure with respect to the request: it
+/// reads the request and the policy and returns an <see cref="AuthorizationDecision"/>; the
+/// middleware maps it to HTTP. <c>gateway explain</c> and the benchmarks call it directly.
+/// </summary>
+public sealed class AuthorizationEvaluator
+{
+    private readonly TimeProvider _time;
+
+    public AuthorizationEvaluator(TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
+    }
+
+    public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route };
+
+        // 1. A route matched, its literals exactly as the policy spells them.
+        if (route is null || !route.LiteralsMatchExactly(context.Request.Path.Value))
+        {
+            return new(decision.Refuse(GatewayError.NoRoute, "No route of the policy matches this method and path."));
+        }
+
+        // 2. The token: present, well formed, signed, fresh.
+        var credential = ReadCredential(context.Request.Headers, out var problem);
+        if (credential is null)
+        {
+            return new(Refuse(decision, route, GatewayError.InvalidToken, problem!, "missing"));
+        }
+
+        var validation = route.Snapshot.Tokens.ValidateAsync(credential.Value.Token, context.RequestAborted);
+        return validation.IsCompletedSuccessfully
+            ? new(Continue(context, decision, route, credential.Value, validation.Result))
+            : AwaitValidation(context, decision, route, credential.Value, validation);
+    }
+
+    private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation) =>
+        Continue(context, decision, route, credential, await validation);
+
+    private AuthorizationDecision Continue(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
+    {
+        if (!validation.IsValid)
+        {
+            var failure = validation.Failure!;
+            return Refuse(decision, route, GatewayError.InvalidToken, failure.Description, failure.Reason);
+        }
+
+        var token = validation.Token!;
+        decision.Token = token;
+        var policy = route.Snapshot.Policy;
+
+        // 4. Sender constraint. Until DPoP proofs are verified, a bound token can never be used,
+        //    and a token presented as Bearer while bound is refused as RFC 9449 says.
+        if (token.ConfirmationJkt is not null || credential.IsDpop || policy.Gateway.SenderConstraint == SenderConstraint.Required)
+        {
+            return Refuse(decision, route, GatewayError.InvalidDpopProof, token.ConfirmationJkt is not null && !credential.IsDpop
+                ? "This token is bound to a DPoP key; send it as 'Authorization: DPoP' with a DPoP proof."
+                : "DPoP proofs are not accepted by this gateway yet.");
+        }
+
+        // 5. The delegation chain: bounded depth, no agent twice.
+        if (token.DelegationDepth > policy.Gateway.MaxDelegationDepth)
+        {
+            return Refuse(decision, route, GatewayError.DelegationDenied,
+                $"The delegation chain has {token.DelegationDepth} hops; this gateway allows at most {policy.Gateway.MaxDelegationDepth}.", "too_deep");
+        }
+
+        if (HasRepeatedAgent(token.Actors))
+        {
+            return Refuse(decision, route, GatewayError.DelegationDenied, "An agent appears twice in the delegation chain.", "cycle");
+        }
+
+        // 6. Action and resource in scope of one grant entry.
+        if (!route.Resource.TryExpand(context.Request, out var resource, out var resourceProblem))
+        {
+            return Refuse(decision, route, GatewayError.InvalidRequest, resourceProblem, "resource");
+        }
+
+        decision.Resource = resource;
+        if (!ScopeEvaluator.IsInScope(token, route.Action, resource))
+        {
+            return Refuse(decision, route, GatewayError.InsufficientScope,
+                $"The token does not grant '{route.Action}' on '{resource}' in any one authorization_details entry.");
+        }
+
+        // 7. Step-up and the human's intent.
+        var stepUp = CheckStepUp(route, token, policy.Gateway.ClockSkew);
+        if (stepUp is not null)
+        {
+            return Refuse(decision, route, GatewayError.InsufficientUserAuthentication, stepUp, "step_up", route.StepUpChallenge);
+        }
+
+        // 8. Approval.
+        if (route.Approval == ApprovalRequirement.Required)
+        {
+            return Refuse(decision, route, GatewayError.ApprovalRequired,
+                $"Route '{route.Id}' ({route.Tier.Name} tier) needs a human approval for every call.");
+        }
+
+        return decision;
+    }
+
+    private string? CheckStepUp(CompiledRoute route, CapabilityToken token, TimeSpan skew)
+    {
+        if (token.Intent < route.MinIntent)
+        {
+            return $"This route needs the delegation approved by '{IntentName(route.MinIntent)}'; the token carries '{IntentName(token.Intent)}'.";
+        }
+
+        if (route.StepUp is not { } stepUp)
+        {
+            return null;
+        }
+
+        if (stepUp.Acr.Count > 0 && (token.Acr is null || !stepUp.Acr.Contains(token.Acr, StringComparer.Ordinal)))
+        {
+            return $"This route needs an authentication context of {string.Join(" or ", stepUp.Acr)}.";
+        }
+
+        if (stepUp.MaxAge is { } maxAge)
+        {
+            if (token.AuthTime is not { } authTime)
+            {
+                return "This route needs a recent authentication, and the token has no auth_time.";
+            }
+
+            if (_time.GetUtcNow() - authTime > maxAge + skew)
+            {
+                return $"This route needs an authentication within the last {(long)maxAge.TotalSeconds} seconds.";
+            }
+        }
+
+        return null;
+    }
+
+    private static AuthorizationDecision Refuse(AuthorizationDecision decision, CompiledRoute route, GatewayError error, string detail, string? reason = null, string? challenge = null) =>
+        route.Mode == EnforcementMode.Shadow && error != GatewayError.NoRoute
+            ? decision.ShadowDeny(error, detail, reason)
+            : decision.Refuse(error, detail, reason, challenge);
+
+    private static bool HasRepeatedAgent(IReadOnlyList<string> actors)
+    {
+        for (var i = 1; i < actors.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (string.Equals(actors[i], actors[j], StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static string IntentName(IntentMethod intent) => intent switch
+    {
+        IntentMethod.Explicit => "explicit",
+        IntentMethod.StepUp => "step_up",
+        _ => "policy",
+    };
+
+    /// <summary>
+    /// Reads exactly one <c>Authorization</c> header with the Bearer or DPoP scheme. Two headers,
+    /// two credentials or an unknown scheme are refused: which one would we have checked?
+    /// </summary>
+    internal static Credential? ReadCredential(IHeaderDictionary headers, out string? problem)
+    {
+        problem = null;
+        var values = headers[HeaderNames.Authorization];
+        if (values.Count == 0)
+        {
+            problem = "The request carries no capability token; send 'Authorization: Bearer TOKEN'.";
+            return null;
+        }
+
+        if (values.Count > 1)
+        {
+            problem = "The request carries more than one Authorization header.";
+            return null;
+        }
+
+        var value = values[0].AsSpan().Trim();
+        var space = value.IndexOf(' ');
+        if (space <= 0)
+        {
+            problem = "The Authorization header must be 'Bearer TOKEN' or 'DPoP TOKEN'.";
+            return null;
+        }
+
+        var scheme = value[..space];
+        var token = value[(space + 1)..].TrimStart();
+        bool dpop;
+        if (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            dpop = false;
+        }
+        else if (scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            dpop = true;
+        }
+        else
+        {
+            problem = "The Authorization scheme must be Bearer or DPoP.";
+            return null;
+        }
+
+        if (token.IsEmpty || token.ContainsAny(' ', ','))
+        {
+            problem = "The Authorization header must carry exactly one token.";
+            return null;
+        }
+
+        return new Credential(token.ToString(), dpop);
+    }
+
+    internal readonly record struct Credential(string Token, bool IsDpop);
+}

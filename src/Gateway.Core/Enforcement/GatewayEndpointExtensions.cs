@@ -1,0 +1,53 @@
+using Gateway.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gateway.Enforcement;
+
+public static class GatewayEndpointExtensions
+{
+    /// <summary>
+    /// Refuses unsafe request targets before routing sees them (see <see cref="RequestPathGuard"/>).
+    /// </summary>
+    public static IApplicationBuilder UseGatewayPathGuard(this IApplicationBuilder app) =>
+        app.Use(static (context, next) =>
+        {
+            var problem = RequestPathGuard.Check(context);
+            if (problem is null)
+            {
+                return next(context);
+            }
+
+            var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, "path");
+            return ProblemResponseWriter.WriteAsync(context, decision);
+        });
+
+    /// <summary>
+    /// Maps the policy's routes through YARP with the authorization step in its pipeline, and a
+    /// catch-all that answers 404 <c>no_route</c> (also when only the method differs: the
+    /// contract wants 404, not 405, and nothing unmatched is ever forwarded).
+    /// </summary>
+    public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapReverseProxy(proxy => proxy.UseMiddleware<AuthorizationMiddleware>())
+            .ConfigureEndpoints((builder, route) =>
+            {
+                if (PolicyProxyConfigProvider.Find(route) is { } compiled)
+                {
+                    builder.WithMetadata(compiled);
+                }
+            });
+
+        endpoints.Map("/{**path}", static context =>
+            {
+                var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }
+                    .Refuse(GatewayError.NoRoute, $"No route of the policy matches {context.Request.Method} {context.Request.Path}.");
+                return ProblemResponseWriter.WriteAsync(context, decision);
+            })
+            .WithOrder(int.MaxValue)
+            .WithDisplayName("gateway no_route");
+        return endpoints;
+    }
+}

@@ -1,0 +1,70 @@
+namespace Gateway.Enforcement;
+
+/// <summary>The stable refusal codes of the contract (section 4), plus <see cref="InvalidRequest"/>.</summary>
+public enum GatewayError
+{
+    None = 0,
+    NoRoute,
+    InvalidToken,
+    InvalidDpopProof,
+    DelegationDenied,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    ApprovalRequired,
+    StepLimitExceeded,
+    RiskBudgetExceeded,
+    PolicyStoreUnavailable,
+
+    /// <summary>Not in the contract's table: a request the gateway cannot evaluate safely (a path that could name another resource than the one checked, a resource value missing).</summary>
+    InvalidRequest,
+}
+
+public static class GatewayErrorExtensions
+{
+    /// <summary>The wire code (<c>error</c> member of problem+json, audit and span attributes).</summary>
+    public static string ToCode(this GatewayError error) => error switch
+    {
+        GatewayError.None => "",
+        GatewayError.NoRoute => "no_route",
+        GatewayError.InvalidToken => "invalid_token",
+        GatewayError.InvalidDpopProof => "invalid_dpop_proof",
+        GatewayError.DelegationDenied => "delegation_denied",
+        GatewayError.InsufficientScope => "insufficient_scope",
+        GatewayError.InsufficientUserAuthentication => "insufficient_user_authentication",
+        GatewayError.ApprovalRequired => "approval_required",
+        GatewayError.StepLimitExceeded => "step_limit_exceeded",
+        GatewayError.RiskBudgetExceeded => "risk_budget_exceeded",
+        GatewayError.PolicyStoreUnavailable => "policy_store_unavailable",
+        GatewayError.InvalidRequest => "invalid_request",
+        _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
+    };
+
+    public static int ToStatusCode(this GatewayError error) => error switch
+    {
+        GatewayError.None => 200,
+        GatewayError.NoRoute => 404,
+        GatewayError.InvalidToken or GatewayError.InvalidDpopProof or GatewayError.InsufficientUserAuthentication => 401,
+        GatewayError.DelegationDenied or GatewayError.InsufficientScope or GatewayError.ApprovalRequired
+            or GatewayError.StepLimitExceeded or GatewayError.RiskBudgetExceeded => 403,
+        GatewayError.PolicyStoreUnavailable => 503,
+        GatewayError.InvalidRequest => 400,
+        _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
+    };
+
+    /// <summary>The problem type's short title (RFC 9457 <c>title</c>).</summary>
+    public static string ToTitle(this GatewayError error) => error switch
+    {
+        GatewayError.NoRoute => "No route",
+        GatewayError.InvalidToken => "Invalid capability token",
+        GatewayError.InvalidDpopProof => "Invalid DPoP proof",
+        GatewayError.DelegationDenied => "Delegation denied",
+        GatewayError.InsufficientScope => "Insufficient scope",
+        GatewayError.InsufficientUserAuthentication => "Step-up authentication required",
+        GatewayError.ApprovalRequired => "Approval required",
+        GatewayError.StepLimitExceeded => "Step limit exceeded",
+        GatewayError.RiskBudgetExceeded => "Risk budget exceeded",
+        GatewayError.PolicyStoreUnavailable => "Policy store unavailable",
+        GatewayError.InvalidRequest => "Invalid request",
+        _ => "Allowed",
+    };
+}

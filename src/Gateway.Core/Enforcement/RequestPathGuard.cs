@@ -1,0 +1,78 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gateway.Enforcement;
+
+/// <summary>
+/// Refuses request targets that could make the path the gateway checks differ from the path an
+/// upstream reads: encoded slashes or backslashes, encoded or literal dot segments, doubled
+/// slashes and encoded control characters. Kestrel already decodes and removes plain dot
+/// segments, but an upstream behind another proxy may decode again, so such targets are
+/// refused rather than trusted to normalise the same way twice.
+/// </summary>
+public static class RequestPathGuard
+{
+    /// <summary>Returns null when the target is safe, else a sentence saying what is wrong.</summary>
+    public static string? Check(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw))
+        {
+            return null;
+        }
+
+        var target = raw.AsSpan();
+        if (target[0] != '/')
+        {
+            // Absolute-form (a proxy request) and '*' have no place at an API gateway.
+            return "The request target must be an origin-form path starting with '/'.";
+        }
+
+        var query = target.IndexOfAny('?', '#');
+        var path = query < 0 ? target : target[..query];
+        return CheckPath(path);
+    }
+
+    public static string? CheckPath(ReadOnlySpan<char> path)
+    {
+        if (path.Contains("//", StringComparison.Ordinal))
+        {
+            return "The path contains an empty segment ('//').";
+        }
+
+        if (path.Contains('\\'))
+        {
+            return "The path contains a backslash.";
+        }
+
+        var percent = path.IndexOf('%');
+        while (percent >= 0)
+        {
+            if (percent + 2 >= path.Length || !char.IsAsciiHexDigit(path[percent + 1]) || !char.IsAsciiHexDigit(path[percent + 2]))
+            {
+                return "The path contains a malformed percent-encoding.";
+            }
+
+            var value = byte.Parse(path.Slice(percent + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+            if (value is (byte)'/' or (byte)'\\' or (byte)'.' or (byte)'%' || value < 0x20 || value == 0x7F)
+            {
+                return "The path contains an encoded '/', '\\', '.', '%' or control character.";
+            }
+
+            var next = path[(percent + 3)..].IndexOf('%');
+            percent = next < 0 ? -1 : percent + 3 + next;
+        }
+
+        foreach (var range in path.Split('/'))
+        {
+            var segment = path[range];
+            if (segment is "." or "..")
+            {
+                return "The path contains a dot segment ('.' or '..').";
+            }
+        }
+
+        return null;
+    }
+}

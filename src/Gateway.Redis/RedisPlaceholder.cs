@@ -1,0 +1,1 @@
+namespace Gateway.Redis; internal static class RedisPlaceholder { }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server),
+# builds with warnings as errors, checks formatting, runs every test project, and ends with
+# one line: "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "Installing: ${need_apt[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# The tests start their own redis-server processes on free ports; a packaged service is not needed.
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet build Gateway.sln -c Release -nologo -clp:ErrorsOnly
+dotnet format Gateway.sln --verify-no-changes --no-restore
+
+log=$(mktemp)
+status=0
+for project in tests/Gateway.Tests tests/Gateway.FunctionalTests; do
+  dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee -a "$log" || status=1
+done
+
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$passed" -eq 0 ]; then status=1; fi
+exit $status
