@@ -218,7 +218,8 @@ internal sealed class MappingReader
             return value;
         }
 
-        var expected = string.Join(" or ", names.Keys);
+        var words = names.Keys.ToList();
+        var expected = words.Count > 1 ? $"{string.Join(", ", words.SkipLast(1))} or {words[^1]}" : words[0];
         file.Error(scalar, $"{what} must be {expected}, found '{scalar.Value}'{DidYouMean.Hint(scalar.Value ?? "", names.Keys)}");
         return null;
     }

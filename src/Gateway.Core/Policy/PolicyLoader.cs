@@ -228,6 +228,8 @@ public static class PolicyLoader
 
         if (!YamlValues.IsNull(root))
         {
+            // Counts as unreadable: "missing section" errors would only restate this one.
+            file.ParseFailed = true;
             file.Error(root, $"the top level of a policy file must be a mapping of sections (gateway, issuers, tiers, upstreams, routes, ...), found {YamlValues.Describe(root)}");
         }
 
@@ -251,7 +253,12 @@ public static class PolicyLoader
             return;
         }
 
-        file.Error(e.Start, $"YAML syntax error: {message.TrimEnd('.')}");
+        // The classic trap: in YAML a plain value inside { } or [ ] may not contain { } [ ] or ',',
+        // so `match: { path: /a/{id} }` does not parse. Say so, since the parser's words do not.
+        var hint = e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase)
+            ? " (inside { } or [ ], a value containing {, }, [, ] or ',' must be quoted, such as path: \"/crm/customers/{customerId}\")"
+            : "";
+        file.Error(e.Start, $"YAML syntax error: {message.TrimEnd('.')}{hint}");
     }
 
     private static int? FirstTabIndent(string text)
