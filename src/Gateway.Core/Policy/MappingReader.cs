@@ -33,15 +33,17 @@ internal sealed class MappingReader
 
     /// <summary>
     /// Opens <paramref name="node"/> as a mapping with the given keys. A YAML null reads as an empty
-    /// mapping; anything else that is not a mapping is reported and gives null.
+    /// mapping; anything else that is not a mapping is reported and gives null. <c>emptyAt</c> is where
+    /// to report missing keys of an empty mapping, since a YAML null has no useful position of its own.
     /// </summary>
-    public static MappingReader? Open(PolicyFile file, YamlNode node, string where, IReadOnlyCollection<string> knownKeys)
+    public static MappingReader? Open(PolicyFile file, YamlNode node, string where, IReadOnlyCollection<string> knownKeys, YamlNode? emptyAt = null)
     {
-        var reader = new MappingReader(file, node, where);
         if (YamlValues.IsNull(node))
         {
-            return reader;
+            return new MappingReader(file, emptyAt ?? node, where);
         }
+
+        var reader = new MappingReader(file, node, where);
 
         if (node is not YamlMappingNode mapping)
         {

@@ -131,7 +131,11 @@ internal sealed partial class PolicyBinder
         foreach (var item in match.ScalarList("methods", required: true) ?? [])
         {
             var method = (item.Value ?? "").ToUpperInvariant();
-            if (!HttpToken.IsValid(method))
+            if (method == "*")
+            {
+                route.File.Error(item, $"'*' in 'methods' {route.Where} is not supported: list each method the route's action stands for (such as [GET, HEAD])");
+            }
+            else if (!HttpToken.IsValid(method))
             {
                 route.File.Error(item, $"'{item.Value}' in 'methods' {route.Where} is not an HTTP method name (such as GET, POST, PATCH, DELETE)");
             }

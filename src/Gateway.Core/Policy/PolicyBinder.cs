@@ -71,7 +71,8 @@ internal sealed partial class PolicyBinder
 
     private MappingReader? OpenSection(string name, IReadOnlyCollection<string> keys) =>
         _single.TryGetValue(name, out var section)
-            ? MappingReader.Open(section.File, section.Value, $"in section '{name}'", keys)
+            // An empty section (`gateway:` and nothing under it) reports its missing keys at its name.
+            ? MappingReader.Open(section.File, section.Value, $"in section '{name}'", keys, emptyAt: section.Key)
             : null;
 
     private GatewaySettings? BindGateway()

@@ -292,6 +292,21 @@ public sealed class PolicyLoaderRouteTests : IDisposable
     }
 
     [Fact]
+    public void LoadFromText_WildcardMethod_ReportsListEachMethod()
+    {
+        var result = LoadRoutes("""
+              - id: crm-get-customer
+                match: { methods: ["*"], path: "/crm/customers/{customerId}" }
+                upstream: crm
+                action: crm.customers:read
+                resource: crm:customer/{customerId}
+                tier: low
+            """);
+
+        PolicyAssert.SingleError(result, 12, 24, "'*' in 'methods' in route 'crm-get-customer' is not supported: list each method");
+    }
+
+    [Fact]
     public void LoadFromText_LowercaseMethod_IsUppercased()
     {
         var policy = PolicyAssert.Loaded(LoadRoutes("""

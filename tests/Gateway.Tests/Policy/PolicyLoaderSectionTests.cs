@@ -112,6 +112,14 @@ public sealed class PolicyLoaderSectionTests : IDisposable
     }
 
     [Fact]
+    public void LoadFromText_EmptyGatewaySection_ReportsMissingKeyAtSectionName()
+    {
+        var result = LoadGateway("gateway:\n");
+
+        PolicyAssert.SingleError(result, 1, 1, "missing required key 'audience' in section 'gateway'");
+    }
+
+    [Fact]
     public void LoadFromText_NoGatewaySection_ReportsMissingSection()
     {
         var result = _folder.LoadText(Issuers + TiersUpstreamsRoutes);
