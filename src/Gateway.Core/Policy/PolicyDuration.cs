@@ -24,6 +24,8 @@ public static class PolicyDuration
     /// <summary>The order units must appear in; "ms" is tried before "m" above only so that it is not read as minutes.</summary>
     private static readonly string[] Order = ["d", "h", "m", "s", "ms"];
 
+    private const long MaxTicks = long.MaxValue / 2;
+
     /// <summary>A short description of the syntax, for error messages.</summary>
     public const string SyntaxHint = "use a whole number and a unit: 500ms, 30s, 5m, 1h, 1d, or a combination such as 1h30m";
 
@@ -46,8 +48,7 @@ public static class PolicyDuration
                 i++;
             }
 
-            // Nine digits is already 31 years in seconds; more is a typo, and the cap keeps the
-            // arithmetic below far from overflow.
+            // Nine digits is already 31 years in seconds; more is a typo.
             if (i == start || i - start > 9)
             {
                 return false;
@@ -67,13 +68,16 @@ public static class PolicyDuration
                 return false;
             }
 
-            lastOrder = order;
-            i += suffix.Length;
-            ticks += number * ticksPerUnit;
-            if (ticks > TimeSpan.MaxValue.Ticks / 2)
+            // Checked before multiplying, since 999999999d would overflow a long; half of
+            // TimeSpan.MaxValue leaves callers room to add a duration to a time.
+            if (number > (MaxTicks - ticks) / ticksPerUnit)
             {
                 return false;
             }
+
+            lastOrder = order;
+            i += suffix.Length;
+            ticks += number * ticksPerUnit;
         }
 
         value = TimeSpan.FromTicks(ticks);

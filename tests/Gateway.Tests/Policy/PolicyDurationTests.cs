@@ -15,6 +15,7 @@ public class PolicyDurationTests
     [InlineData("1h30m", 0, 1, 30, 0, 0)]
     [InlineData("1d2h3m4s5ms", 1, 2, 3, 4, 5)]
     [InlineData("0s", 0, 0, 0, 0, 0)]
+    [InlineData("999999999ms", 11, 13, 46, 39, 999)]
     public void TryParse_ValidDuration_ReturnsValue(string text, int days, int hours, int minutes, int seconds, int milliseconds)
     {
         Assert.True(PolicyDuration.TryParse(text, out var value));
@@ -37,6 +38,7 @@ public class PolicyDurationTests
     [InlineData("00:05:00")]
     [InlineData("PT5M")]
     [InlineData("9999999999d")]
+    [InlineData("999999999d")]
     public void TryParse_InvalidDuration_ReturnsFalse(string text)
     {
         Assert.False(PolicyDuration.TryParse(text, out _));
