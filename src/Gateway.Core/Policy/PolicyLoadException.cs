@@ -1,14 +1,8 @@
 namespace Gateway.Policy;
 
-/// <summary>Thrown when the first load of a policy fails: the gateway must not start on a broken policy.</summary>
+/// <summary>Thrown when a policy that must load (the first one at startup) does not; the message lists every error.</summary>
 public sealed class PolicyLoadException : Exception
 {
-    public PolicyLoadException(IReadOnlyList<PolicyError> errors)
-        : base(Format(errors))
-    {
-        Errors = errors;
-    }
-
     public PolicyLoadException()
         : this([])
     {
@@ -26,10 +20,14 @@ public sealed class PolicyLoadException : Exception
         Errors = [];
     }
 
+    public PolicyLoadException(IReadOnlyList<PolicyError> errors)
+        : base(FormatMessage(errors))
+    {
+        Errors = errors;
+    }
+
     public IReadOnlyList<PolicyError> Errors { get; }
 
-    private static string Format(IReadOnlyList<PolicyError> errors) =>
-        errors.Count == 0
-            ? "The policy could not be loaded."
-            : $"The policy has {errors.Count} error(s):{Environment.NewLine}{string.Join(Environment.NewLine, errors)}";
+    private static string FormatMessage(IReadOnlyList<PolicyError> errors) =>
+        $"The gateway policy is invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}):{Environment.NewLine}{string.Join(Environment.NewLine, errors)}";
 }

@@ -1,0 +1,119 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Gateway.Policy;
+
+internal sealed partial class PolicyBinder
+{
+    /// <summary>
+    /// Tiers are a mapping from name to settings. Their order is their rank (0 = first written):
+    /// "allow_below_tier" and similar comparisons rely on it, so a folder's tiers are ranked in
+    /// file-name order, then in written order within each file.
+    /// </summary>
+    private void BindTiers()
+    {
+        foreach (var (file, entries) in MergedEntries("tiers", "a mapping of tier names such as low: { risk: 1 }"))
+        {
+            foreach (var (keyNode, value) in entries.Children)
+            {
+                if (!TryReadName(file, keyNode, "tier", out var name))
+                {
+                    continue;
+                }
+
+                var location = file.At(keyNode);
+                if (_tiers.TryGetValue(name, out var existing))
+                {
+                    file.Error(keyNode, $"tier '{name}' is already defined at {existing.Location}; each tier is defined once");
+                    continue;
+                }
+
+                var reader = MappingReader.Open(file, value, $"in tier '{name}'", ["risk", "min_intent", "approval"]);
+                var tier = new TierSettings
+                {
+                    Name = name,
+                    Rank = _tiers.Count,
+                    Risk = reader?.Int("risk", minimum: 0, required: true) ?? 0,
+                    MinIntent = reader?.Enum("min_intent", PolicyNames.Intents) ?? IntentMethod.Policy,
+                    Approval = reader?.Enum("approval", PolicyNames.Approvals) ?? ApprovalRequirement.None,
+                };
+
+                // Registered even when its body had errors, so routes naming it are not reported too.
+                _tiers.Add(name, (tier, location));
+            }
+        }
+    }
+
+    private void BindUpstreams()
+    {
+        foreach (var (file, entries) in MergedEntries("upstreams", "a mapping of upstream names such as crm: { destinations: [http://127.0.0.1:5101] }"))
+        {
+            foreach (var (keyNode, value) in entries.Children)
+            {
+                if (!TryReadName(file, keyNode, "upstream", out var name))
+                {
+                    continue;
+                }
+
+                if (_upstreams.TryGetValue(name, out var existing))
+                {
+                    file.Error(keyNode, $"upstream '{name}' is already defined at {existing.Location}; each upstream is defined once");
+                    continue;
+                }
+
+                var where = $"in upstream '{name}'";
+                var reader = MappingReader.Open(file, value, where, ["destinations"]);
+                var destinations = new List<Uri>();
+                foreach (var item in reader?.ScalarList("destinations", required: true) ?? [])
+                {
+                    if (Uri.TryCreate(item.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                    {
+                        destinations.Add(uri);
+                    }
+                    else
+                    {
+                        file.Error(item, $"destination '{item.Value}' {where} must be an absolute http or https URL such as http://127.0.0.1:5101");
+                    }
+                }
+
+                _upstreams.Add(name, (new UpstreamSettings { Name = name, Destinations = destinations }, file.At(keyNode)));
+            }
+        }
+    }
+
+    /// <summary>The mapping-shaped occurrences of a merged section, one per file, in file order.</summary>
+    private IEnumerable<(PolicyFile File, YamlMappingNode Entries)> MergedEntries(string section, string expected)
+    {
+        if (!_merged.TryGetValue(section, out var sections))
+        {
+            yield break;
+        }
+
+        foreach (var occurrence in sections)
+        {
+            if (occurrence.Value is YamlMappingNode mapping)
+            {
+                yield return (occurrence.File, mapping);
+            }
+            else if (!YamlValues.IsNull(occurrence.Value))
+            {
+                occurrence.File.Error(occurrence.Value, $"section '{section}' must be {expected}, found {YamlValues.Describe(occurrence.Value)}");
+            }
+        }
+    }
+
+    /// <summary>Names of tiers, upstreams and routes show up in URLs, metrics and audit lines, so they are kept plain.</summary>
+    private static bool TryReadName(PolicyFile file, YamlNode node, string what, out string name)
+    {
+        name = (node as YamlScalarNode)?.Value ?? "";
+        if (IsPlainName(name))
+        {
+            return true;
+        }
+
+        file.Error(node, $"{what} name {YamlValues.Describe(node)} must be letters, digits, '.', '_' or '-'");
+        return false;
+    }
+
+    private static bool IsPlainName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}
