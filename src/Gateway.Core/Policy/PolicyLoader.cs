@@ -188,7 +188,7 @@ public static class PolicyLoader
         }
 
         // YamlDotNet would read a byte-order mark as content.
-        text = text.TrimStart('\uFEFF');
+        text = FlowTemplateQuoter.Quote(text.TrimStart('\uFEFF'));
         var parser = new TrackingParser(new Parser(new StringReader(text)));
         var stream = new YamlStream();
         try
