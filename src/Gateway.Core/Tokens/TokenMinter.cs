@@ -58,10 +58,15 @@ public sealed class TokenMinter
 
     private static void Check(MintRequest request)
     {
-        RequireText(request.Issuer, nameof(request.Issuer));
-        RequireText(request.Audience, nameof(request.Audience));
-        RequireText(request.Subject, nameof(request.Subject));
-        RequireText(request.Agent, nameof(request.Agent));
+        var missing = Missing(request.Issuer, "The issuer")
+            ?? Missing(request.Audience, "The audience")
+            ?? Missing(request.Subject, "The subject")
+            ?? Missing(request.Agent, "The agent");
+        if (missing is not null)
+        {
+            throw new ArgumentException(missing, nameof(request));
+        }
+
         if (request.Ttl < TimeSpan.FromSeconds(1))
         {
             throw new ArgumentException("The lifetime must be at least one second.", nameof(request));
@@ -115,13 +120,7 @@ public sealed class TokenMinter
         }
     }
 
-    private static void RequireText(string? value, string name)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new ArgumentException($"{name} is required.", "request");
-        }
-    }
+    private static string? Missing(string? value, string what) => string.IsNullOrWhiteSpace(value) ? what + " is required." : null;
 
     private static void WritePayload(Utf8JsonWriter writer, MintRequest request, long issuedAt, long expires)
     {
