@@ -155,14 +155,17 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
                 return Refuse(TokenFailures.AlgorithmNotForKey, issuerName);
             }
 
-            failure = await VerifySignatureAsync(token, header.Algorithm, key).ConfigureAwait(false);
+            // Claims before the signature, as IdentityModel's ValidateSignatureLast does: the checks are cheap
+            // and precise, so junk and expired tokens cost no cryptography and each gets its own reason. Nothing
+            // from an unverified payload is trusted: the token is accepted only when the signature checks too.
+            var rules = new CapabilityTokenReader.Rules(_settings.Audience, _timeProvider.GetUtcNow(), _settings.ClockSkew, _settings.MaxTokenLifetime);
+            failure = CapabilityTokenReader.TryRead(payload, issuerName, rules, out var capabilityToken);
             if (failure is not null)
             {
                 return Refuse(failure, issuerName);
             }
 
-            var rules = new CapabilityTokenReader.Rules(_settings.Audience, _timeProvider.GetUtcNow(), _settings.ClockSkew, _settings.MaxTokenLifetime);
-            failure = CapabilityTokenReader.TryRead(payload, issuerName, rules, out var capabilityToken);
+            failure = await VerifySignatureAsync(token, header.Algorithm, key).ConfigureAwait(false);
             if (failure is not null)
             {
                 return Refuse(failure, issuerName);
@@ -217,7 +220,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
 
     private async ValueTask<TokenFailure?> VerifySignatureAsync(string token, string algorithm, IssuerKey key)
     {
-        // Only the signature: issuer, audience, lifetime and type were or will be checked above and in
+        // Only the signature: issuer, audience, lifetime and type were checked above and in
         // CapabilityTokenReader with the gateway's own rules and reasons. The algorithm is pinned to the one
         // already vetted, and the key is the single one kid selected, so nothing else is tried.
         var parameters = new TokenValidationParameters
@@ -244,7 +247,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
         return result.Exception switch
         {
             SecurityTokenInvalidAlgorithmException => TokenFailures.AlgorithmNotForKey,
-            SecurityTokenMalformedException => TokenFailures.NotCompactJws,
+            SecurityTokenMalformedException or ArgumentException => TokenFailures.NotCompactJws,
             _ => TokenFailures.SignatureInvalid,
         };
     }

@@ -29,6 +29,6 @@ internal static class JwsWriter
     }
 
     /// <summary>A JWS with an empty signature, as <c>alg: none</c> produces. Only tests want this.</summary>
-    public static string Unsigned(ReadOnlySpan<byte> headerJson, ReadOnlySpan<byte> payloadJson) =>
+    public static string WithoutSignature(ReadOnlySpan<byte> headerJson, ReadOnlySpan<byte> payloadJson) =>
         Base64Url.EncodeToString(headerJson) + "." + Base64Url.EncodeToString(payloadJson) + ".";
 }
