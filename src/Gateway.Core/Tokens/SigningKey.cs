@@ -10,12 +10,21 @@ namespace Gateway.Tokens;
 /// </summary>
 public sealed class SigningKey : IDisposable
 {
+    // IdentityModel's default factory caches signature providers by key thumbprint. A provider cached for a
+    // key that was then disposed would be handed to the next key with the same material (the same file
+    // loaded twice) and fail. Minting is rare, so signing keys simply skip the cache.
+    private static readonly CryptoProviderFactory UncachedFactory = new() { CacheSignatureProviders = false };
+
     internal SigningKey(string keyId, string algorithm, KeyFamily family, SecurityKey securityKey)
     {
         KeyId = keyId;
         Algorithm = algorithm;
         Family = family;
         SecurityKey = securityKey;
+        if (securityKey is not Ed25519SecurityKey)
+        {
+            securityKey.CryptoProviderFactory = UncachedFactory;
+        }
     }
 
     /// <summary>The <c>kid</c> tokens signed with this key carry.</summary>

@@ -55,6 +55,26 @@ public sealed class KeyGeneratorTests
     }
 
     [Theory]
+    [InlineData("ES256")]
+    [InlineData("RS256")]
+    [InlineData("EdDSA")]
+    public async Task FromJwk_SameKeyLoadedAgainAfterDispose_StillSigns(string algorithm)
+    {
+        var pair = KeyGenerator.Generate(algorithm, "reloaded");
+        var keys = IssuerKeySet.Parse(Encoding.UTF8.GetBytes(pair.PublicJwks), out _);
+        var gateway = new TestGatewayWithKeys(keys);
+        using (var first = SigningKey.FromJwk(pair.PrivateJwk))
+        {
+            new TokenMinter(first, gateway.Time).Mint(gateway.Request());
+        }
+
+        using var second = SigningKey.FromJwk(pair.PrivateJwk);
+        var token = new TokenMinter(second, gateway.Time).Mint(gateway.Request());
+
+        Assert.True((await gateway.Validator.ValidateAsync(token, default)).IsValid);
+    }
+
+    [Theory]
     [InlineData("HS256")]
     [InlineData("none")]
     [InlineData("ES384")]
