@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Collections.Frozen;
+using System.Text.Json;
+using Gateway.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gateway.Tokens;
+
+/// <summary>
+/// Validates capability tokens against one loaded policy (docs/tokens.md has every rule). The gateway judges
+/// the header, the issuer and the claims itself; IdentityModel's <see cref="JsonWebTokenHandler"/> checks the
+/// signature with the one key the header's <c>kid</c> selects from the token's own issuer's JWKS. A policy
+/// reload builds a new validator (and so a fresh cache, since audience or issuers may have changed).
+/// </summary>
+public sealed partial class CapabilityTokenValidator : ITokenValidator
+{
+    /// <summary>Longest token accepted: 64 KiB, in characters (a JWS is ASCII, so also in bytes).</summary>
+    public const int MaxTokenLength = 64 * 1024;
+
+    private static readonly JsonWebTokenHandler Handler = new();
+
+    private static readonly SearchValues<char> JwsCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    private static readonly JsonDocumentOptions JsonOptions = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
+    private readonly GatewaySettings _settings;
+    private readonly FrozenDictionary<string, IssuerRules> _issuers;
+    private readonly ISigningKeyResolver _keys;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ValidatedTokenCache _cache;
+
+    public CapabilityTokenValidator(
+        GatewayPolicy policy,
+        ISigningKeyResolver keys,
+        TimeProvider timeProvider,
+        ILogger<CapabilityTokenValidator> logger,
+        TokenValidatorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _settings = policy.Gateway;
+        _keys = keys;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _cache = new ValidatedTokenCache((options ?? new TokenValidatorOptions()).CacheSize, timeProvider);
+
+        var issuers = new Dictionary<string, IssuerRules>(StringComparer.Ordinal);
+        foreach (var issuer in policy.Issuers)
+        {
+            if (!issuers.TryAdd(issuer.Issuer, new IssuerRules(issuer)))
+            {
+                throw new ArgumentException($"Issuer '{issuer.Issuer}' is configured twice.", nameof(policy));
+            }
+        }
+
+        _issuers = issuers.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>Validated tokens currently cached.</summary>
+    internal int CachedCount => _cache.Count;
+
+    public ValueTask<TokenValidationResult> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return new(Refuse(TokenFailures.Empty, issuer: null));
+        }
+
+        // Before anything else reads it: the size limit is what bounds the work the rest may do.
+        if (token.Length > MaxTokenLength)
+        {
+            return new(Refuse(TokenFailures.TooLarge, issuer: null));
+        }
+
+        if (!TokenDigest.TryCompute(token, out var digest))
+        {
+            return new(Refuse(TokenFailures.NotAscii, issuer: null));
+        }
+
+        if (_cache.TryGet(digest, out var cached))
+        {
+            return new(cached);
+        }
+
+        return ValidateUncachedAsync(token, digest, cancellationToken);
+    }
+
+    private async ValueTask<TokenValidationResult> ValidateUncachedAsync(string token, TokenDigest digest, CancellationToken cancellationToken)
+    {
+        var failure = Decode(token, out var headerDocument, out var payloadDocument);
+        if (failure is not null)
+        {
+            return Refuse(failure, issuer: null);
+        }
+
+        using (headerDocument)
+        using (payloadDocument)
+        {
+            failure = JoseHeader.TryRead(headerDocument!.RootElement, out var header);
+            if (failure is not null)
+            {
+                return Refuse(failure, issuer: null);
+            }
+
+            var payload = payloadDocument!.RootElement;
+            if (payload.ValueKind != JsonValueKind.Object)
+            {
+                return Refuse(TokenFailures.PayloadNotObject, issuer: null);
+            }
+
+            // The issuer is read before the signature is checked, only to choose whose keys to check it with;
+            // a forged iss just selects keys the forger does not hold.
+            if (!payload.TryGetProperty("iss", out var iss))
+            {
+                return Refuse(TokenFailures.MissingClaim("iss"), issuer: null);
+            }
+
+            if (iss.ValueKind != JsonValueKind.String || !_issuers.TryGetValue(iss.GetString()!, out var issuer))
+            {
+                return Refuse(TokenFailures.UnknownIssuer, issuer: null);
+            }
+
+            var issuerName = issuer.Settings.Issuer;
+            if (!issuer.Algorithms.Contains(header!.Algorithm))
+            {
+                return Refuse(TokenFailures.AlgorithmNotForIssuer, issuerName);
+            }
+
+            if (!issuer.Types.Contains(JoseHeader.NormalizeType(header.Type)))
+            {
+                return Refuse(TokenFailures.WrongType, issuerName);
+            }
+
+            var lookup = await _keys.FindKeyAsync(issuerName, header.KeyId, cancellationToken).ConfigureAwait(false);
+            if (lookup.Status != KeyLookupStatus.Found || lookup.Key is not { } key)
+            {
+                if (lookup.Status == KeyLookupStatus.KeysUnavailable)
+                {
+                    return Refuse(TokenFailures.KeysUnavailable, issuerName);
+                }
+
+                LogUnknownKey(_logger, issuerName, new LogText(header.KeyId));
+                return Refuse(TokenFailures.UnknownKey, issuerName);
+            }
+
+            if (!key.CanVerify(header.Algorithm))
+            {
+                return Refuse(TokenFailures.AlgorithmNotForKey, issuerName);
+            }
+
+            // Claims before the signature, as IdentityModel's ValidateSignatureLast does: the checks are cheap
+            // and precise, so junk and expired tokens cost no cryptography and each gets its own reason. Nothing
+            // from an unverified payload is trusted: the token is accepted only when the signature checks too.
+            var rules = new CapabilityTokenReader.Rules(_settings.Audience, _timeProvider.GetUtcNow(), _settings.ClockSkew, _settings.MaxTokenLifetime);
+            failure = CapabilityTokenReader.TryRead(payload, issuerName, rules, out var capabilityToken);
+            if (failure is not null)
+            {
+                return Refuse(failure, issuerName);
+            }
+
+            failure = await VerifySignatureAsync(token, header.Algorithm, key).ConfigureAwait(false);
+            if (failure is not null)
+            {
+                return Refuse(failure, issuerName);
+            }
+
+            var result = TokenValidationResult.Success(capabilityToken!);
+            _cache.Add(digest, result, capabilityToken!.Expires);
+            return result;
+        }
+    }
+
+    private static TokenFailure? Decode(string token, out JsonDocument? header, out JsonDocument? payload)
+    {
+        header = payload = null;
+        var span = token.AsSpan();
+        var firstDot = span.IndexOf('.');
+        var secondDot = firstDot < 0 ? -1 : span[(firstDot + 1)..].IndexOf('.') + firstDot + 1;
+        if (firstDot <= 0 || secondDot <= firstDot + 1)
+        {
+            return TokenFailures.NotCompactJws;
+        }
+
+        var signature = span[(secondDot + 1)..];
+        var dots = signature.Count('.');
+        if (dots > 0)
+        {
+            // Five parts is the compact JWE form (RFC 7516 section 7.1).
+            return dots == 2 ? TokenFailures.Encrypted : TokenFailures.NotCompactJws;
+        }
+
+        // Only the base64url alphabet: no padding, no whitespace, nothing a lenient decoder would skip over.
+        var headerPart = span[..firstDot];
+        var payloadPart = span[(firstDot + 1)..secondDot];
+        if (headerPart.ContainsAnyExcept(JwsCharacters) || payloadPart.ContainsAnyExcept(JwsCharacters) || signature.ContainsAnyExcept(JwsCharacters))
+        {
+            return TokenFailures.NotCompactJws;
+        }
+
+        try
+        {
+            header = JsonDocument.Parse(Base64Url.DecodeFromChars(headerPart), JsonOptions);
+            payload = JsonDocument.Parse(Base64Url.DecodeFromChars(payloadPart), JsonOptions);
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or JsonException)
+        {
+            header?.Dispose();
+            header = null;
+            return TokenFailures.BadJson;
+        }
+    }
+
+    private async ValueTask<TokenFailure?> VerifySignatureAsync(string token, string algorithm, IssuerKey key)
+    {
+        // Only the signature: issuer, audience, lifetime and type were checked above and in
+        // CapabilityTokenReader with the gateway's own rules and reasons. The algorithm is pinned to the one
+        // already vetted, and the key is the single one kid selected, so nothing else is tried.
+        var parameters = new TokenValidationParameters
+        {
+            IssuerSigningKey = key.SecurityKey,
+            TryAllIssuerSigningKeys = false,
+            ValidAlgorithms = [algorithm],
+            RequireSignedTokens = true,
+            ValidateIssuer = false,
+            ValidateAudience = false,
+            ValidateLifetime = false,
+            RequireExpirationTime = false,
+            ValidateIssuerSigningKey = false,
+            ValidateTokenReplay = false,
+        };
+
+        var result = await Handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+        if (result.IsValid)
+        {
+            return null;
+        }
+
+        LogSignatureRejected(_logger, key.KeyId, result.Exception);
+        return result.Exception switch
+        {
+            SecurityTokenInvalidAlgorithmException => TokenFailures.AlgorithmNotForKey,
+            SecurityTokenMalformedException or ArgumentException => TokenFailures.NotCompactJws,
+            _ => TokenFailures.SignatureInvalid,
+        };
+    }
+
+    private TokenValidationResult Refuse(TokenFailure failure, string? issuer)
+    {
+        LogRefused(_logger, failure.Reason, issuer ?? "-");
+        return TokenValidationResult.Failed(failure);
+    }
+
+    /// <summary>One issuer's settings, compiled for lookups.</summary>
+    private sealed class IssuerRules(IssuerSettings settings)
+    {
+        public IssuerSettings Settings { get; } = settings;
+
+        public FrozenSet<string> Algorithms { get; } = settings.Algorithms.ToFrozenSet(StringComparer.Ordinal);
+
+        public FrozenSet<string> Types { get; } = settings.Types.Select(JoseHeader.NormalizeType).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    // Refusals are Debug: the decision pipeline audits and counts every refusal, and at Information a flood
+    // of junk tokens would flood the log too. Never the token, never claim values.
+    [LoggerMessage(EventId = 1121, Level = LogLevel.Debug, Message = "Token refused: {Reason} (issuer {Issuer})")]
+    private static partial void LogRefused(ILogger logger, string reason, string issuer);
+
+    [LoggerMessage(EventId = 1122, Level = LogLevel.Debug, Message = "Issuer {Issuer} has no key {KeyId}")]
+    private static partial void LogUnknownKey(ILogger logger, string issuer, LogText keyId);
+
+    // IdentityModel keeps PII out of its exception messages by default (IdentityModelEventSource.ShowPII).
+    [LoggerMessage(EventId = 1123, Level = LogLevel.Debug, Message = "Signature check with key {KeyId} failed")]
+    private static partial void LogSignatureRejected(ILogger logger, string keyId, Exception? exception);
+
+    /// <summary>An attacker-chosen string for a log line: cut short, and only when the line is actually written.</summary>
+    private readonly struct LogText(string value)
+    {
+        private const int MaxLength = 64;
+
+        public override string ToString() => value.Length <= MaxLength ? value : string.Concat(value.AsSpan(0, MaxLength), "...");
+    }
+}
