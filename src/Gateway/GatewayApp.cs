@@ -1,7 +1,6 @@
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Tokens;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Host;
@@ -79,7 +78,8 @@ public static class GatewayApp
 
     internal static PolicySnapshot CreateSnapshot(GatewayPolicy policy, TimeProvider time, HttpClient jwksClient, ILoggerFactory loggers)
     {
-        var validator = new CapabilityTokenValidator(policy, time, jwksClient, loggers.CreateLogger<CapabilityTokenValidator>());
+        var keys = IssuerKeyResolver.Create(policy.Issuers, jwksClient, time, loggers);
+        var validator = new CapabilityTokenValidator(policy, keys, time, loggers.CreateLogger<CapabilityTokenValidator>());
         return new PolicySnapshot(policy, validator);
     }
 }

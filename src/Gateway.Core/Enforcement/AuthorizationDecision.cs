@@ -33,6 +33,9 @@ public sealed class AuthorizationDecision
     public string? ApprovalId { get; set; }
     public string? ApprovalUrl { get; set; }
 
+    /// <summary>The wire code of the refusal (or of the unenforced refusal in shadow mode); empty when allowed.</summary>
+    public string ErrorCode => (IsShadowDenied ? ShadowError : Error).ToCode();
+
     /// <summary>The wire word: <c>allow</c>, <c>deny</c> or <c>shadow_deny</c>.</summary>
     public string Outcome => IsAllowed ? (IsShadowDenied ? "shadow_deny" : "allow") : "deny";
 

@@ -1,5 +1,4 @@
 using Gateway.Policy;
-using Gateway.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -32,16 +31,20 @@ internal sealed partial class AuthorizationMiddleware
         var decision = await _evaluator.EvaluateAsync(context, route);
         if (!decision.IsAllowed)
         {
-            LogRefused(_logger, decision.DecisionId, decision.Route?.Id, decision.Error.ToCode(), decision.Reason, decision.Token?.Jti);
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                LogRefused(_logger, decision.DecisionId, decision.Route?.Id, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
+            }
+
             await ProblemResponseWriter.WriteAsync(context, decision);
             return;
         }
 
-        if (decision.IsShadowDenied)
+        if (decision.IsShadowDenied && _logger.IsEnabled(LogLevel.Information))
         {
-            LogShadowDenied(_logger, decision.DecisionId, decision.Route?.Id, decision.ShadowError.ToCode(), decision.Reason, decision.Token?.Jti);
+            LogShadowDenied(_logger, decision.DecisionId, decision.Route?.Id, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
         }
-        else
+        else if (!decision.IsShadowDenied)
         {
             LogAllowed(_logger, decision.DecisionId, decision.Route?.Id, decision.Token?.Jti);
         }

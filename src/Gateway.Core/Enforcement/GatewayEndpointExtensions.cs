@@ -1,6 +1,5 @@
 using Gateway.Policy;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
 namespace Gateway.Enforcement;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using Gateway.Enforcement;
 using Gateway.Policy;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gateway.Host.Commands;
 

@@ -33,7 +33,7 @@ public static class RawHttp
             }
         }
 
-        RawResponse.TryParse(buffer.ToArray(), out var response);
+        _ = RawResponse.TryParse(buffer.ToArray(), out var response);
         return response ?? throw new InvalidOperationException("No complete HTTP response: " + Encoding.Latin1.GetString(buffer.ToArray()));
     }
 

@@ -7,7 +7,7 @@ public sealed class CredentialParsingTests
 {
     private static AuthorizationEvaluator.Credential? Read(params string[] values)
     {
-        var headers = new HeaderDictionary();
+        IHeaderDictionary headers = new HeaderDictionary();
         if (values.Length > 0)
         {
             headers.Authorization = values;
@@ -39,7 +39,8 @@ public sealed class CredentialParsingTests
     [InlineData("Bearer a.b.c,Bearer d.e.f")]
     public void ReadCredential_Malformed_ReturnsNullWithProblem(string header)
     {
-        var headers = new HeaderDictionary { Authorization = header };
+        IHeaderDictionary headers = new HeaderDictionary();
+        headers.Authorization = header;
 
         var credential = AuthorizationEvaluator.ReadCredential(headers, out var problem);
 
