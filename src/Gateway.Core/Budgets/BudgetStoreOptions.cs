@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Gateway.Budgets;
 
 /// <summary>How budget stores keep accounts and how <see cref="ResilientBudgetStore"/> guards the hot path.</summary>
-public sealed class BudgetStoreOptions
+public sealed record BudgetStoreOptions
 {
     /// <summary>
     /// Longest a store call may take before the call is refused as unavailable. Default 250 ms: a charge
