@@ -11,8 +11,9 @@ internal static class ChargeScript
 
     // Reads and decides first and writes only when every check passes, so a refused call changes
     // nothing. Every key comes in KEYS (never built here) and they share one hash tag, so the script
-    // runs on Redis Cluster. Numbers go back to Redis through string.format('%d'), because Redis
-    // renders a bare Lua number as a float, which HSET would store and PEXPIRE would refuse.
+    // runs on Redis Cluster. Numbers computed here go back to Redis through string.format('%d'): Lua
+    // numbers are doubles, and how Redis renders one as an argument depends on its version (a float
+    // or exponent form would be stored by HSET as is and refused by PEXPIRE).
     //
     // KEYS: 1 risk account of (sub, agent); 2 the token's step account; 3.. ancestors, nearest first.
     // ARGV: 1 the token's max steps, 2 default steps for an unseen ancestor, 3 step account TTL (ms),

@@ -116,10 +116,11 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         var tag = BudgetKeys.SubjectTag(subject);
 
         // Both reads are sent before either is awaited, so they share one round trip.
-        var riskTask = _database.HashGetAsync(_keys.Risk(tag, agent), RiskFields);
-        var stepsTask = jti is null ? null : _database.HashGetAsync(_keys.Steps(tag, jti), StepFields);
-        var risk = await CallAsync(riskTask, cancellationToken);
-        var steps = stepsTask is null ? null : await CallAsync(stepsTask, cancellationToken);
+        var riskRead = _database.HashGetAsync(_keys.Risk(tag, agent), RiskFields);
+        Task<RedisValue[]>[] reads = jti is null ? [riskRead] : [riskRead, _database.HashGetAsync(_keys.Steps(tag, jti), StepFields)];
+        var replies = await CallAsync(Task.WhenAll(reads), cancellationToken);
+        var risk = replies[0];
+        var steps = jti is null ? null : replies[1];
 
         var snapshot = new BudgetSnapshot { Subject = subject, Agent = agent, Jti = jti };
         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();

@@ -120,7 +120,7 @@ public abstract class BudgetStoreContractTests
     }
 
     [Fact]
-    public async Task ChargeAsync_RiskLimitReached_RefusesWithRetryAfterUntilTheWindowRolls()
+    public async Task ChargeAsync_RiskLimitReached_RefusesWithRetryAfterToTheWindowEnd()
     {
         var store = CreateStore();
         var charge = NewCharge(risk: 60, riskLimit: 100);
