@@ -1,0 +1,193 @@
+using Gateway.Budgets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Gateway.Redis.Budgets;
+
+/// <summary>
+/// Budgets in Redis, shared by every gateway replica. A charge is one Lua script (<see cref="ChargeScript"/>),
+/// so it is atomic across replicas and costs one round trip: the script text is sent once, then only its
+/// SHA1 (<c>EVALSHA</c>), and StackExchange.Redis re-sends the text by itself if Redis answers
+/// <c>NOSCRIPT</c> after a restart. Every key carries a TTL, so Redis forgets accounts by itself.
+/// Failures surface as <see cref="BudgetStoreUnavailableException"/>; wrap this store in
+/// <see cref="ResilientBudgetStore"/> for the timeout and circuit breaker.
+/// </summary>
+/// <remarks>
+/// Budgets are as durable as Redis: a Redis that restarts empty (no AOF or replica) forgets what was
+/// used, and it must not evict keys (<c>maxmemory-policy noeviction</c>), or budgets refill early.
+/// </remarks>
+public sealed partial class RedisBudgetStore : IBudgetStore
+{
+    private static readonly RedisValue[] RiskFields = ["w", "win", "lim", "used"];
+    private static readonly RedisValue[] StepFields = ["max", "used"];
+
+    private readonly IDatabase _database;
+    private readonly BudgetKeys _keys;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _expiryGrace;
+    private readonly ILogger _logger;
+
+    /// <summary>Uses <paramref name="connection"/>, the process's one shared multiplexer (see <see cref="GatewayRedisConnection"/>).</summary>
+    public RedisBudgetStore(
+        IConnectionMultiplexer connection,
+        BudgetStoreOptions? options = null,
+        ILogger<RedisBudgetStore>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        options ??= new BudgetStoreOptions();
+        options.Validate();
+        _database = connection.GetDatabase();
+        _keys = new BudgetKeys(options.KeyPrefix);
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _expiryGrace = options.ExpiryGrace;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    public async ValueTask<BudgetResult> ChargeAsync(BudgetCharge charge, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(charge);
+        charge.Validate();
+
+        var ancestors = charge.DistinctAncestors();
+        var tag = BudgetKeys.SubjectTag(charge.Subject);
+        var keys = new RedisKey[ChargeScript.OwnStepsKey + 1 + ancestors.Count];
+        keys[ChargeScript.RiskKey] = _keys.Risk(tag, charge.Agent);
+        keys[ChargeScript.OwnStepsKey] = _keys.Steps(tag, charge.Jti);
+        for (var i = 0; i < ancestors.Count; i++)
+        {
+            keys[ChargeScript.OwnStepsKey + 1 + i] = _keys.Steps(tag, ancestors[i]);
+        }
+
+        // TTLs are sent relative to this replica's clock, so a Redis whose clock differs cannot shorten them.
+        var now = _timeProvider.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var windowMs = FixedWindow.ToMilliseconds(charge.RiskWindow);
+        var stepTtlMs = Math.Max(FixedWindow.ToMilliseconds(charge.TokenExpires + _expiryGrace - now), 1);
+        RedisValue[] args =
+        [
+            charge.MaxSteps,
+            charge.DefaultSteps,
+            stepTtlMs,
+            charge.Risk,
+            charge.RiskLimit,
+            FixedWindow.StartMs(nowMs, windowMs),
+            windowMs,
+            nowMs,
+            charge.BypassRiskLimit ? 1 : 0,
+        ];
+
+        var reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args), cancellationToken);
+        var values = (long[]?)reply;
+        if (values is not { Length: 5 })
+        {
+            throw new BudgetStoreUnavailableException("The budget store answered the charge with an unexpected reply.");
+        }
+
+        var outcome = values[0] switch
+        {
+            0 => BudgetOutcome.Allowed,
+            1 => BudgetOutcome.StepLimitExceeded,
+            _ => BudgetOutcome.RiskLimitExceeded,
+        };
+        return new BudgetResult
+        {
+            Outcome = outcome,
+            StepsRemaining = Clamp(values[2]),
+            RiskRemaining = Clamp(values[3]),
+            ExhaustedJti = values[1] switch
+            {
+                1 => charge.Jti,
+                > 1 => ancestors[(int)values[1] - 2],
+                _ => null,
+            },
+            RetryAfter = outcome == BudgetOutcome.RiskLimitExceeded
+                ? TimeSpan.FromMilliseconds(values[4] + windowMs - nowMs)
+                : null,
+        };
+    }
+
+    public async ValueTask<BudgetSnapshot> GetAsync(string subject, string agent, string? jti, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentException.ThrowIfNullOrEmpty(agent);
+
+        var tag = BudgetKeys.SubjectTag(subject);
+
+        // Both reads are sent before either is awaited, so they share one round trip.
+        var riskRead = _database.HashGetAsync(_keys.Risk(tag, agent), RiskFields);
+        Task<RedisValue[]>[] reads = jti is null ? [riskRead] : [riskRead, _database.HashGetAsync(_keys.Steps(tag, jti), StepFields)];
+        var replies = await CallAsync(Task.WhenAll(reads), cancellationToken);
+        var risk = replies[0];
+        var steps = jti is null ? null : replies[1];
+
+        var snapshot = new BudgetSnapshot { Subject = subject, Agent = agent, Jti = jti };
+        var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        if (TryParse(risk[0], out var windowStart) && TryParse(risk[1], out var windowMs)
+            && windowStart + windowMs > nowMs
+            && TryParse(risk[2], out var limit) && TryParse(risk[3], out var used))
+        {
+            snapshot = snapshot with
+            {
+                RiskUsed = Clamp(used),
+                RiskLimit = Clamp(limit),
+                RiskRemaining = Clamp(limit - used),
+                RiskWindowEnds = DateTimeOffset.FromUnixTimeMilliseconds(windowStart + windowMs),
+            };
+        }
+
+        if (steps is not null && TryParse(steps[0], out var max) && TryParse(steps[1], out var stepsUsed))
+        {
+            snapshot = snapshot with
+            {
+                StepsUsed = Clamp(stepsUsed),
+                StepsLimit = Clamp(max),
+                StepsRemaining = Clamp(max - stepsUsed),
+            };
+        }
+
+        return snapshot;
+    }
+
+    public async ValueTask<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CallAsync(_database.PingAsync(), cancellationToken);
+            return true;
+        }
+        catch (BudgetStoreUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    // StackExchange.Redis commands take no CancellationToken: waiting is made cancellable here, so a
+    // caller's timeout returns at once (the command itself may still complete on the server).
+    private async Task<T> CallAsync<T>(Task<T> command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await command.WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            LogStoreFailed(_logger, ex);
+            throw new BudgetStoreUnavailableException("The Redis budget store could not be reached.", ex);
+        }
+    }
+
+    // A missing field reads as RedisValue.Null, which TryParse would take for 0.
+    private static bool TryParse(RedisValue value, out long number)
+    {
+        number = 0;
+        return !value.IsNull && value.TryParse(out number);
+    }
+
+    private static int Clamp(long value) => (int)Math.Clamp(value, 0, int.MaxValue);
+
+    // Debug only: while Redis is down every call fails, and the circuit breaker already logs the outage once.
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Redis budget store call failed.")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception);
+}
