@@ -35,6 +35,9 @@ public static class GatewayApp
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.Configuration.AddInMemoryCollection(options.Settings);
+        // Per-request framework logs cost more than the decision itself; the decision line is ours.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

@@ -15,6 +15,9 @@ public static class ProblemResponseWriter
     public const string ContentType = "application/problem+json";
     private const string TypePrefix = "urn:gateway:problem:";
 
+    // problem+json is never embedded in HTML, so quotes and apostrophes may stay readable.
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext context, AuthorizationDecision decision)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -38,7 +41,7 @@ public static class ProblemResponseWriter
         }
 
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
         {
             json.WriteStartObject();
             json.WriteString("type", TypePrefix + error.ToCode());

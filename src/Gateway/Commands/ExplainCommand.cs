@@ -32,7 +32,7 @@ internal static class ExplainCommand
                 return 1;
             }
 
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole());
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             using var http = new HttpClient();
             var snapshot = GatewayApp.CreateSnapshot(loaded.Policy, TimeProvider.System, http, loggers);
             var context = new DefaultHttpContext();

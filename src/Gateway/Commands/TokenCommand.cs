@@ -56,7 +56,18 @@ internal static class TokenCommand
                 }
             }
 
-            using var signingKey = SigningKey.Load(result.GetValue(key)!);
+            SigningKey signingKey;
+            try
+            {
+                signingKey = SigningKey.Load(result.GetValue(key)!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                await Console.Error.WriteLineAsync($"--key: cannot use '{result.GetValue(key)}': {ex.Message}");
+                return 1;
+            }
+
+            using var disposeKey = signingKey;
             var minter = new TokenMinter(signingKey);
             var token = minter.Mint(new MintRequest
             {
