@@ -1,7 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
 using Gateway.Policy;
 using Gateway.Tokens;
-using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Host.Commands;
