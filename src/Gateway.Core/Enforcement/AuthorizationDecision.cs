@@ -30,6 +30,9 @@ public sealed class AuthorizationDecision
     public string? ChallengeParameters { get; private set; }
 
     public TimeSpan? RetryAfter { get; set; }
+
+    /// <summary>Allowed while the shared store was unreachable, counted on this replica only (<c>on_store_failure</c>).</summary>
+    public bool Degraded { get; set; }
     public string? ApprovalId { get; set; }
     public string? ApprovalUrl { get; set; }
 

@@ -1,3 +1,4 @@
+using Gateway.Budgets;
 using Gateway.Policy;
 using Gateway.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -13,11 +14,15 @@ namespace Gateway.Enforcement;
 public sealed class AuthorizationEvaluator
 {
     private readonly TimeProvider _time;
+    private readonly BudgetCharger? _budgets;
 
-    public AuthorizationEvaluator(TimeProvider time)
+    /// <param name="time">The clock for step-up ages.</param>
+    /// <param name="budgets">Where allowed calls are charged; null evaluates without charging (<c>gateway explain</c>).</param>
+    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
+        _budgets = budgets;
     }
 
     public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
@@ -39,15 +44,33 @@ public sealed class AuthorizationEvaluator
         }
 
         var validation = route.Snapshot.Tokens.ValidateAsync(credential.Value.Token, context.RequestAborted);
-        return validation.IsCompletedSuccessfully
-            ? new(Continue(context, decision, route, credential.Value, validation.Result))
-            : AwaitValidation(context, decision, route, credential.Value, validation);
+        if (!validation.IsCompletedSuccessfully)
+        {
+            return AwaitValidation(context, decision, route, credential.Value, validation);
+        }
+
+        Decide(context, decision, route, credential.Value, validation.Result);
+        return Charge(decision, route, context.RequestAborted);
     }
 
-    private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation) =>
-        Continue(context, decision, route, credential, await validation);
+    private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
+    {
+        Decide(context, decision, route, credential, await validation);
+        return await Charge(decision, route, context.RequestAborted);
+    }
 
-    private AuthorizationDecision Continue(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
+    // 9-11. Budgets, only for a call every other check let through: refused calls consume nothing.
+    private ValueTask<AuthorizationDecision> Charge(AuthorizationDecision decision, CompiledRoute route, CancellationToken cancellationToken)
+    {
+        if (_budgets is null || !decision.IsAllowed || decision.IsShadowDenied || decision.Token is null)
+        {
+            return new(decision);
+        }
+
+        return _budgets.ChargeAsync(decision, route, decision.Token, cancellationToken);
+    }
+
+    private AuthorizationDecision Decide(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
     {
         if (!validation.IsValid)
         {
@@ -143,7 +166,7 @@ public sealed class AuthorizationEvaluator
         return null;
     }
 
-    private static AuthorizationDecision Refuse(AuthorizationDecision decision, CompiledRoute route, GatewayError error, string detail, string? reason = null, string? challenge = null) =>
+    internal static AuthorizationDecision Refuse(AuthorizationDecision decision, CompiledRoute route, GatewayError error, string detail, string? reason = null, string? challenge = null) =>
         route.Mode == EnforcementMode.Shadow && error != GatewayError.NoRoute
             ? decision.ShadowDeny(error, detail, reason)
             : decision.Refuse(error, detail, reason, challenge);

@@ -56,7 +56,7 @@ internal static class ExplainCommand
             var values = new RouteValueDictionary();
             var route = guard is null ? new RouteTable(snapshot).Match(request.Method, request.Path.Value!, values) : null;
             request.RouteValues = values;
-            var decision = await new AuthorizationEvaluator(TimeProvider.System).EvaluateAsync(context, route);
+            var decision = await new AuthorizationEvaluator(TimeProvider.System, budgets: null).EvaluateAsync(context, route);
             if (guard is not null)
             {
                 decision.Refuse(GatewayError.InvalidRequest, guard, "path");

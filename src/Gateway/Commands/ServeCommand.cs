@@ -37,7 +37,7 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(GatewayStartOptions options, CancellationToken cancellationToken)
     {
-        WebApplication app;
+        GatewayServer app;
         try
         {
             app = GatewayApp.Build(options);

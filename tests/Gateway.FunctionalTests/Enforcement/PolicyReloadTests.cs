@@ -36,7 +36,9 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     public async Task ValidEdit_TakesEffectWithinTwoSeconds_WithNoDroppedRequest()
     {
         var token = _issuer.Mint(_issuer.Claims(action: "crm.invoices:read", resource: "crm:invoice/7"));
-        var customerToken = _issuer.Mint(_issuer.Claims(resource: "crm:customer/steady"));
+        var steadyClaims = _issuer.Claims(resource: "crm:customer/steady");
+        steadyClaims["cap"] = new System.Text.Json.Nodes.JsonObject { ["max_steps"] = 1_000_000 };
+        var customerToken = _issuer.Mint(steadyClaims);
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/crm/invoices/7", token)).StatusCode);
 
         // Traffic keeps flowing on an unchanged route while the policy is swapped.

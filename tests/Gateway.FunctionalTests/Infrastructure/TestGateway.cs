@@ -1,8 +1,4 @@
 using Gateway.Host;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.FunctionalTests.Infrastructure;
 
@@ -12,16 +8,25 @@ namespace Gateway.FunctionalTests.Infrastructure;
 /// </summary>
 public sealed class TestGateway : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly GatewayServer _app;
 
-    private TestGateway(WebApplication app, string directory, string policyPath, Uri address)
+    private TestGateway(GatewayServer app, string directory, string policyPath)
     {
         _app = app;
         Directory = directory;
         PolicyPath = policyPath;
-        Address = address;
-        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        Address = app.ProxyAddress;
+        AdminAddress = app.AdminAddress;
+        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+        Admin = new HttpClient { BaseAddress = AdminAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
+
+    public const string AdminKey = "test-admin-key-0123456789";
+
+    public Uri AdminAddress { get; }
+
+    /// <summary>An admin client without credentials; tests add the key where they mean to.</summary>
+    public HttpClient Admin { get; }
 
     public string Directory { get; }
     public string PolicyPath { get; }
@@ -36,17 +41,25 @@ public sealed class TestGateway : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(directory, "idp.jwks.json"), issuer.JwksJson);
         var policyPath = Path.Combine(directory, "gateway.yaml");
         await File.WriteAllTextAsync(policyPath, Render(policy ?? TestPolicies.Default, issuer, upstream));
+        var merged = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["GATEWAY_ADMIN_KEY"] = AdminKey };
         var app = GatewayApp.Build(new GatewayStartOptions
         {
             ConfigPath = policyPath,
             Urls = ["http://127.0.0.1:0"],
             AdminUrls = ["http://127.0.0.1:0"],
-            Settings = settings ?? new Dictionary<string, string?>(),
+            Settings = merged,
             PolicyPollInterval = TimeSpan.FromMilliseconds(100),
         });
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestGateway(app, directory, policyPath, new Uri(address));
+        return new TestGateway(app, directory, policyPath);
+    }
+
+    /// <summary>Sends an admin request with the test admin key.</summary>
+    public Task<HttpResponseMessage> AdminSendAsync(HttpMethod method, string path, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        return Admin.SendAsync(request);
     }
 
     public static string Render(string policy, TestIssuer issuer, UpstreamServer upstream) => policy
@@ -65,6 +78,7 @@ public sealed class TestGateway : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Admin.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         try

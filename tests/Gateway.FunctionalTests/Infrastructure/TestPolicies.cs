@@ -20,7 +20,7 @@ public static class TestPolicies
           critical: { risk: 50, min_intent: step_up, approval: required }
         budgets:
           steps: { default: 50 }
-          risk:  { limit: 100, window: 24h, on_exceed: deny }
+          risk:  { limit: 1000000, window: 24h, on_exceed: deny }
         upstreams:
           crm: { destinations: [ {{UPSTREAM}} ] }
           payments: { destinations: [ {{UPSTREAM}} ] }

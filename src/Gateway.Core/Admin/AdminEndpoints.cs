@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Gateway.Budgets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Admin;
+
+/// <summary>The admin API (contract section 6) on its own listener.</summary>
+public static class AdminEndpoints
+{
+    /// <summary>Set on the request by the key filter: which admin key made the call (a short digest).</summary>
+    public sealed record AdminCaller(string KeyId);
+
+    public static IEndpointRouteBuilder MapGatewayAdmin(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+
+        // Probes stay open: a kubelet has no admin key.
+        endpoints.MapGet("/healthz", () => Results.Text("ok"));
+        endpoints.MapGet("/readyz", ReadyAsync);
+
+        var admin = endpoints.MapGroup("").AddEndpointFilter(RequireAdminKey);
+        admin.MapGet("/budgets", GetBudgetsAsync);
+        return endpoints;
+    }
+
+    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var keyId = http.RequestServices.GetRequiredService<AdminKeyAuthenticator>().Authenticate(http.Request);
+        if (keyId is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer realm=\"gateway-admin\"";
+            return AdminProblem(StatusCodes.Status401Unauthorized, "unauthorized", "This admin call needs 'Authorization: Bearer ADMIN_KEY' with a configured admin key.");
+        }
+
+        http.Features.Set(new AdminCaller(keyId));
+        return await next(context);
+    }
+
+    private static async Task<IResult> ReadyAsync(BudgetCharger budgets, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        bool reachable;
+        try
+        {
+            reachable = await budgets.Store.PingAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            reachable = false;
+        }
+
+        var body = new Dictionary<string, object> { ["status"] = reachable ? "ready" : "not_ready", ["store"] = reachable ? "reachable" : "unreachable" };
+        return Results.Json(body, statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<IResult> GetBudgetsAsync(HttpRequest request, BudgetCharger budgets, Policy.PolicyMonitor policies, CancellationToken cancellationToken)
+    {
+        var sub = request.Query["sub"].ToString();
+        var agent = request.Query["agent"].ToString();
+        var jti = request.Query["jti"].ToString();
+        if (sub.Length == 0 || agent.Length == 0)
+        {
+            return AdminProblem(StatusCodes.Status400BadRequest, "invalid_request", "GET /budgets needs ?sub=USER&agent=AGENT (and optionally &jti=TOKEN_ID).");
+        }
+
+        BudgetSnapshot snapshot;
+        try
+        {
+            snapshot = await budgets.Store.GetAsync(sub, agent, jti.Length == 0 ? null : jti, cancellationToken);
+        }
+        catch (BudgetStoreUnavailableException ex)
+        {
+            return AdminProblem(StatusCodes.Status503ServiceUnavailable, "policy_store_unavailable", ex.Message);
+        }
+
+        var policy = policies.Current.Policy.Budgets;
+        var limit = snapshot.RiskLimit ?? policy.RiskLimit;
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["sub"] = snapshot.Subject,
+            ["agent"] = snapshot.Agent,
+            ["risk"] = new Dictionary<string, object?>
+            {
+                ["used"] = snapshot.RiskUsed,
+                ["limit"] = limit,
+                ["remaining"] = snapshot.RiskRemaining ?? Math.Max(0, limit - snapshot.RiskUsed),
+                ["window"] = Policy.PolicyDuration.Format(policy.RiskWindow),
+                ["window_ends"] = snapshot.RiskWindowEnds,
+            },
+            ["steps"] = snapshot.Jti is null ? null : new Dictionary<string, object?>
+            {
+                ["jti"] = snapshot.Jti,
+                ["used"] = snapshot.StepsUsed,
+                ["limit"] = snapshot.StepsLimit,
+                ["remaining"] = snapshot.StepsRemaining,
+            },
+        });
+    }
+
+    internal static IResult AdminProblem(int status, string error, string detail) =>
+        Results.Json(
+            new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail },
+            (JsonSerializerOptions?)null,
+            "application/problem+json",
+            status);
+}
