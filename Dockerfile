@@ -30,8 +30,10 @@ RUN dotnet restore src/Gateway/Gateway.csproj
 
 COPY src/ src/
 # UseAppHost=false: the entry point is `dotnet gateway.dll`, so no native launcher is shipped.
+# SatelliteResourceLanguages=en: the gateway is not localised; leave the libraries' translations out.
+# (GenerateDocumentationFile stays on: the build's IDE0005 check needs it.)
 RUN dotnet publish src/Gateway/Gateway.csproj --configuration Release --no-restore \
-      --output /app -p:UseAppHost=false -p:GenerateDocumentationFile=false \
+      --output /app -p:UseAppHost=false -p:SatelliteResourceLanguages=en \
  && mkdir -p /rootfs/var/lib/gateway/audit /rootfs/etc/gateway
 
 
