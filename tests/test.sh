@@ -22,7 +22,7 @@ dotnet format Gateway.sln --verify-no-changes --no-restore
 
 log=$(mktemp)
 status=0
-for project in tests/Gateway.Tests tests/Gateway.FunctionalTests; do
+for project in tests/Gateway.Tests tests/Gateway.DeploymentTests tests/Gateway.FunctionalTests; do
   dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee -a "$log" || status=1
 done
 
