@@ -80,7 +80,9 @@ public sealed partial class RevocationSynchronizer : IHostedService, IAsyncDispo
         // Subscribe before loading, so that nothing added between the list and the subscription is missed.
         await TrySubscribeAsync(cancellationToken);
         await SyncAsync(cancellationToken);
-        _loop = RunAsync(_stopping.Token);
+
+        // The timer starts now, not when the loop first runs, so the first resync is one interval after start.
+        _loop = RunAsync(new PeriodicTimer(_options.ResyncInterval, _timeProvider), _stopping.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -132,11 +134,9 @@ public sealed partial class RevocationSynchronizer : IHostedService, IAsyncDispo
         _syncGate.Dispose();
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    private async Task RunAsync(PeriodicTimer timer, CancellationToken stopping)
     {
-        // Yield first: StartAsync must return to the host, not run the loop's first wait inline.
-        await Task.Yield();
-        using var timer = new PeriodicTimer(_options.ResyncInterval, _timeProvider);
+        using var disposeTimer = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(stopping))
