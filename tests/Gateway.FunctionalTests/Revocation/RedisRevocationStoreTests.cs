@@ -193,6 +193,33 @@ public sealed class RedisRevocationStoreTests : RevocationStoreContractTests, IC
     }
 
     [Fact]
+    public async Task RedisDownAtStart_ReplicaStartsAndConvergesOnceRedisIsUp()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var readerConnection = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        await server.KillAsync();
+
+        await using var replica = await Replica.StartAsync(CreateStore(readerConnection, "gw:"), TimeSpan.FromMilliseconds(200));
+        Assert.False(replica.Synchronizer.HasLoaded);
+
+        await server.RestartAsync();
+        await using var writerConnection = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        var writer = CreateStore(writerConnection, "gw:");
+        await writer.AddAsync(NewRule(RevocationKind.Agent, "agent:planner"), CancellationToken.None);
+
+        Assert.True(await EventuallyAsync(() => replica.Synchronizer.HasLoaded && replica.Index.Match(Token()) is not null, TimeSpan.FromSeconds(10)));
+
+        // Subscribed again exactly once: a later rule arrives by announcement, and only once.
+        Assert.True(await EventuallyAsync(() => replica.Synchronizer.LastSyncedAt > DateTimeOffset.UtcNow.AddMilliseconds(-150), TimeSpan.FromSeconds(5)));
+        var rule = NewRule(RevocationKind.Subject, "user:bob");
+        await writer.AddAsync(rule, CancellationToken.None);
+        Assert.True(await EventuallyAsync(() => replica.Applied.Any(a => a.Rule.Id == rule.Id), TimeSpan.FromSeconds(5)));
+        await Task.Delay(300);
+        Assert.Single(replica.Applied, a => a.Rule.Id == rule.Id);
+        _output.WriteLine(string.Join(", ", replica.Applied.Select(a => $"{a.Rule.Kind} by {a.Delivery} after {a.Lag.TotalMilliseconds:F0} ms")));
+    }
+
+    [Fact]
     public async Task ListAsync_HundredThousandRules_AllReturned()
     {
         var prefix = NewPrefix();
