@@ -9,6 +9,9 @@ public sealed record GatewayPolicy
     public required GatewaySettings Gateway { get; init; }
     public AdminSettings Admin { get; init; } = new();
     public IReadOnlyList<IssuerSettings> Issuers { get; init; } = [];
+
+    /// <summary>The gateway's own issuer for delegated child tokens (<c>POST /delegations</c>); null when not configured.</summary>
+    public DelegationSettings? Delegation { get; init; }
     public IReadOnlyDictionary<string, TierSettings> Tiers { get; init; } = new Dictionary<string, TierSettings>(StringComparer.Ordinal);
     public BudgetSettings Budgets { get; init; } = new();
     public ApprovalSettings Approvals { get; init; } = new();
@@ -121,6 +124,22 @@ public sealed record IssuerSettings
 
     /// <summary>Accepted <c>typ</c> header values. Default <c>at+jwt</c>.</summary>
     public IReadOnlyList<string> Types { get; init; } = ["at+jwt"];
+}
+
+/// <summary>
+/// How the gateway mints child tokens. The issuer is one of <see cref="GatewayPolicy.Issuers"/>, so a child is
+/// validated like any other token, with the public half of the signing key from that issuer's JWKS.
+/// </summary>
+public sealed record DelegationSettings
+{
+    /// <summary>The <c>iss</c> of child tokens; must also be listed under <c>issuers</c>.</summary>
+    public required string Issuer { get; init; }
+
+    /// <summary>Absolute path of the private JWK that signs child tokens (resolved against the policy file's folder).</summary>
+    public required string SigningKeyFile { get; init; }
+
+    /// <summary>Longest lifetime of a child token. Default 15 minutes; at most <c>gateway.max_token_lifetime</c>.</summary>
+    public TimeSpan MaxTtl { get; init; } = TimeSpan.FromMinutes(15);
 }
 
 public sealed record TierSettings

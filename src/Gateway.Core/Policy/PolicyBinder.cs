@@ -42,6 +42,7 @@ internal sealed partial class PolicyBinder
         BindUpstreams();
         var issuers = BindIssuers();
         var gateway = BindGateway();
+        var delegation = BindDelegation(issuers, gateway);
         var admin = BindAdmin();
         var budgets = BindBudgets();
         var approvals = BindApprovals();
@@ -59,6 +60,7 @@ internal sealed partial class PolicyBinder
             Gateway = gateway,
             Admin = admin,
             Issuers = issuers,
+            Delegation = delegation,
             Tiers = _tiers.ToDictionary(t => t.Key, t => t.Value.Tier, StringComparer.Ordinal),
             Budgets = budgets,
             Approvals = approvals,

@@ -20,8 +20,20 @@ public sealed record MintRequest
     /// <summary>The resources of that entry, e.g. <c>crm:customer/42</c> or <c>crm:customer/**</c>.</summary>
     public required IReadOnlyList<string> Resources { get; init; }
 
+    /// <summary>
+    /// Further <c>agent_capability</c> entries, written after the one of <see cref="Actions"/> and <see cref="Resources"/>.
+    /// Entries are in scope one at a time (an action of one entry never combines with a resource of another).
+    /// </summary>
+    public IReadOnlyList<MintGrant> AdditionalGrants { get; init; } = [];
+
     /// <summary><c>exp - iat</c>, whole seconds.</summary>
     public required TimeSpan Ttl { get; init; }
+
+    /// <summary>
+    /// <c>iat</c>, whole seconds; null is the minter's clock now. Set it when <c>exp</c> must be exactly what the
+    /// caller checked (delegation compares the child's <c>exp</c> with its parent's before minting).
+    /// </summary>
+    public DateTimeOffset? IssuedAt { get; init; }
 
     /// <summary><c>cap.max_steps</c>; null leaves it out (the gateway's default applies).</summary>
     public int? MaxSteps { get; init; }
@@ -51,3 +63,6 @@ public sealed record MintRequest
     /// <summary>The <c>jti</c>; null generates 128 random bits.</summary>
     public string? Jti { get; init; }
 }
+
+/// <summary>One more <c>agent_capability</c> entry of a <see cref="MintRequest"/>.</summary>
+public sealed record MintGrant(IReadOnlyList<string> Actions, IReadOnlyList<string> Resources);

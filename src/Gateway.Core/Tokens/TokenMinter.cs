@@ -31,7 +31,7 @@ public sealed class TokenMinter
         ArgumentNullException.ThrowIfNull(request);
         Check(request);
 
-        var issuedAt = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var issuedAt = (request.IssuedAt ?? _timeProvider.GetUtcNow()).ToUnixTimeSeconds();
         var expires = issuedAt + (long)request.Ttl.TotalSeconds;
 
         var header = new ArrayBufferWriter<byte>(128);
@@ -72,25 +72,12 @@ public sealed class TokenMinter
             throw new ArgumentException("The lifetime must be at least one second.", nameof(request));
         }
 
-        if (request.Actions is null || request.Actions.Count == 0 || request.Resources is null || request.Resources.Count == 0)
+        var badGrant = CheckGrant(request.Actions, request.Resources)
+            ?? (request.AdditionalGrants is null ? "AdditionalGrants may be empty, not null." : null)
+            ?? request.AdditionalGrants?.Select(g => g is null ? "A grant entry is null." : CheckGrant(g.Actions, g.Resources)).FirstOrDefault(p => p is not null);
+        if (badGrant is not null)
         {
-            throw new ArgumentException("A token needs at least one action and one resource.", nameof(request));
-        }
-
-        foreach (var action in request.Actions)
-        {
-            if (!ActionPattern.TryParse(action, out _))
-            {
-                throw new ArgumentException($"'{action}' is not an action (service.object:verb, parts may be *).", nameof(request));
-            }
-        }
-
-        foreach (var resource in request.Resources)
-        {
-            if (!ResourcePattern.TryParse(resource, out _))
-            {
-                throw new ArgumentException($"'{resource}' is not a resource (service:type/id, * for one segment, trailing /** for any).", nameof(request));
-            }
+            throw new ArgumentException(badGrant, nameof(request));
         }
 
         if (request.MaxSteps is <= 0)
@@ -120,6 +107,32 @@ public sealed class TokenMinter
         }
     }
 
+    private static string? CheckGrant(IReadOnlyList<string>? actions, IReadOnlyList<string>? resources)
+    {
+        if (actions is null || actions.Count == 0 || resources is null || resources.Count == 0)
+        {
+            return "Every grant entry needs at least one action and one resource.";
+        }
+
+        foreach (var action in actions)
+        {
+            if (!ActionPattern.TryParse(action, out _))
+            {
+                return $"'{action}' is not an action (service.object:verb, parts may be *).";
+            }
+        }
+
+        foreach (var resource in resources)
+        {
+            if (!ResourcePattern.TryParse(resource, out _))
+            {
+                return $"'{resource}' is not a resource (service:type/id, * for one segment, trailing /** for any).";
+            }
+        }
+
+        return null;
+    }
+
     private static string? Missing(string? value, string what) => string.IsNullOrWhiteSpace(value) ? what + " is required." : null;
 
     private static void WritePayload(Utf8JsonWriter writer, MintRequest request, long issuedAt, long expires)
@@ -139,23 +152,12 @@ public sealed class TokenMinter
         WriteActors(writer, request);
 
         writer.WriteStartArray("authorization_details");
-        writer.WriteStartObject();
-        writer.WriteString("type", CapabilityTokenReader.AgentCapabilityType);
-        writer.WriteStartArray("actions");
-        foreach (var action in request.Actions)
+        WriteGrant(writer, request.Actions, request.Resources);
+        foreach (var grant in request.AdditionalGrants)
         {
-            writer.WriteStringValue(action);
+            WriteGrant(writer, grant.Actions, grant.Resources);
         }
 
-        writer.WriteEndArray();
-        writer.WriteStartArray("resources");
-        foreach (var resource in request.Resources)
-        {
-            writer.WriteStringValue(resource);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteEndObject();
         writer.WriteEndArray();
 
         WriteCap(writer, request);
@@ -177,6 +179,27 @@ public sealed class TokenMinter
             writer.WriteEndObject();
         }
 
+        writer.WriteEndObject();
+    }
+
+    private static void WriteGrant(Utf8JsonWriter writer, IReadOnlyList<string> actions, IReadOnlyList<string> resources)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", CapabilityTokenReader.AgentCapabilityType);
+        writer.WriteStartArray("actions");
+        foreach (var action in actions)
+        {
+            writer.WriteStringValue(action);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("resources");
+        foreach (var resource in resources)
+        {
+            writer.WriteStringValue(resource);
+        }
+
+        writer.WriteEndArray();
         writer.WriteEndObject();
     }
 

@@ -86,6 +86,31 @@ public sealed class TokenMinterTests
     }
 
     [Fact]
+    public async Task Mint_AdditionalGrantsAndIssuedAt_WrittenAsSeparateEntriesAtThatTime()
+    {
+        var issuedAt = _gateway.Now.AddSeconds(-90).AddMilliseconds(700);
+
+        var token = await _gateway.AssertValidAsync(_minter.Mint(Request() with
+        {
+            AdditionalGrants = [new MintGrant(["crm.invoices:list"], ["crm:invoice/**"])],
+            IssuedAt = issuedAt,
+        }));
+
+        Assert.Equal(2, token.Grants.Count);
+        Assert.Equal("crm.invoices:list", Assert.Single(token.Grants[1].Actions).Text);
+        Assert.Equal(_gateway.Now.AddSeconds(-90), token.IssuedAt);
+        Assert.Equal(token.IssuedAt.AddMinutes(10), token.Expires);
+        Assert.True(ScopeEvaluator.IsInScope(token, "crm.invoices:list", "crm:invoice/7"));
+        Assert.False(ScopeEvaluator.IsInScope(token, "crm.invoices:list", "crm:customer/42"));
+    }
+
+    [Fact]
+    public void Mint_AdditionalGrantWithoutResources_ThrowsArgumentException()
+    {
+        Assert.Throws<ArgumentException>(() => _minter.Mint(Request() with { AdditionalGrants = [new MintGrant(["crm.invoices:list"], [])] }));
+    }
+
+    [Fact]
     public void Mint_OmittedOptionalClaims_AreAbsent()
     {
         var payload = Decode(_minter.Mint(Request()), 1);
