@@ -3,10 +3,6 @@ using System.Globalization;
 using System.Net;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.Host;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.FunctionalTests.Deployment;
 
@@ -50,7 +46,7 @@ public sealed class ConfigMapVolumeTests : IAsyncLifetime
         await app.StartAsync();
         try
         {
-            using var client = new HttpClient { BaseAddress = Address(app) };
+            using var client = new HttpClient { BaseAddress = app.ProxyAddress };
             var token = _issuer.Mint(_issuer.Claims(action: "crm.invoices:read", resource: "crm:invoice/7"));
             Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(client, "/crm/invoices/7", token));
 
@@ -137,9 +133,6 @@ public sealed class ConfigMapVolumeTests : IAsyncLifetime
             resource: crm:invoice/{invoiceId}
             {{tier}}
         """;
-
-    private static Uri Address(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, string token)
     {
