@@ -43,7 +43,7 @@ public sealed class AuthorizationEvaluator
             return new(Refuse(decision, route, GatewayError.InvalidToken, problem!, "missing"));
         }
 
-        var validation = route.Snapshot.Tokens.ValidateAsync(credential.Value.Token, context.RequestAborted);
+        var validation = route.Snapshot.Tokens.ValidateAsync(credential.Value.TokenCharacters, context.RequestAborted);
         if (!validation.IsCompletedSuccessfully)
         {
             return AwaitValidation(context, decision, route, credential.Value, validation);
@@ -214,15 +214,16 @@ public sealed class AuthorizationEvaluator
             return null;
         }
 
-        var value = values[0].AsSpan().Trim();
-        var space = value.IndexOf(' ');
+        // Slices of the header, not copies: a cached token is then never copied at all.
+        var value = (values[0] ?? "").AsMemory().Trim();
+        var space = value.Span.IndexOf(' ');
         if (space <= 0)
         {
             problem = "The Authorization header must be 'Bearer TOKEN' or 'DPoP TOKEN'.";
             return null;
         }
 
-        var scheme = value[..space];
+        var scheme = value.Span[..space];
         var token = value[(space + 1)..].TrimStart();
         bool dpop;
         if (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
@@ -239,14 +240,17 @@ public sealed class AuthorizationEvaluator
             return null;
         }
 
-        if (token.IsEmpty || token.ContainsAny(' ', ','))
+        if (token.IsEmpty || token.Span.ContainsAny(' ', ','))
         {
             problem = "The Authorization header must carry exactly one token.";
             return null;
         }
 
-        return new Credential(token.ToString(), dpop);
+        return new Credential(token, dpop);
     }
 
-    internal readonly record struct Credential(string Token, bool IsDpop);
+    internal readonly record struct Credential(ReadOnlyMemory<char> TokenCharacters, bool IsDpop)
+    {
+        public string Token => TokenCharacters.ToString();
+    }
 }

@@ -13,17 +13,39 @@ public sealed class ResourceTemplate
     private readonly Part[] _parts;
     private readonly int _literalLength;
 
+    // The common shape, one placeholder between literals (crm:customer/{customerId}), is built with
+    // one string.Concat and no per-request array; -1 when the template has another shape.
+    private readonly int _singlePlaceholder = -1;
+    private readonly string _prefix = "";
+    private readonly string _suffix = "";
+
     private ResourceTemplate(string text, Part[] parts)
     {
         Text = text;
         _parts = parts;
-        foreach (var part in parts)
+        var placeholders = 0;
+        for (var i = 0; i < parts.Length; i++)
         {
-            if (part.Kind == PartKind.Literal)
+            if (parts[i].Kind == PartKind.Literal)
             {
-                _literalLength += part.Value.Length;
+                _literalLength += parts[i].Value.Length;
+            }
+            else
+            {
+                placeholders++;
+                _singlePlaceholder = i;
             }
         }
+
+        if (placeholders != 1)
+        {
+            _singlePlaceholder = -1;
+            return;
+        }
+
+        // Parsing merges adjacent literal characters, so at most one literal stands on each side.
+        _prefix = _singlePlaceholder > 0 ? parts[0].Value : "";
+        _suffix = _singlePlaceholder < parts.Length - 1 ? parts[^1].Value : "";
     }
 
     public string Text { get; }
@@ -99,6 +121,17 @@ public sealed class ResourceTemplate
             return true;
         }
 
+        if (_singlePlaceholder >= 0)
+        {
+            if (!TryReadValue(request, _parts[_singlePlaceholder], out var single, out problem))
+            {
+                return false;
+            }
+
+            resource = string.Concat(_prefix, single, _suffix);
+            return true;
+        }
+
         var values = new string?[_parts.Length];
         var length = _literalLength;
         for (var i = 0; i < _parts.Length; i++)
@@ -109,16 +142,8 @@ public sealed class ResourceTemplate
                 continue;
             }
 
-            var value = Read(request, part);
-            if (string.IsNullOrEmpty(value))
+            if (!TryReadValue(request, part, out var value, out problem))
             {
-                problem = $"The request has no value for '{part.Display}', which this route's resource needs.";
-                return false;
-            }
-
-            if (!IsSafeSegment(value))
-            {
-                problem = $"The value of '{part.Display}' is not a valid resource segment.";
                 return false;
             }
 
@@ -141,6 +166,27 @@ public sealed class ResourceTemplate
     }
 
     public override string ToString() => Text;
+
+    private static bool TryReadValue(HttpRequest request, Part part, [NotNullWhen(true)] out string? value, [NotNullWhen(false)] out string? problem)
+    {
+        value = Read(request, part);
+        if (string.IsNullOrEmpty(value))
+        {
+            problem = $"The request has no value for '{part.Display}', which this route's resource needs.";
+            value = null;
+            return false;
+        }
+
+        if (!IsSafeSegment(value))
+        {
+            problem = $"The value of '{part.Display}' is not a valid resource segment.";
+            value = null;
+            return false;
+        }
+
+        problem = null;
+        return true;
+    }
 
     private static string? Read(HttpRequest request, Part part) => part.Kind switch
     {

@@ -66,20 +66,24 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
     /// <summary>Validated tokens currently cached.</summary>
     internal int CachedCount => _cache.Count;
 
-    public ValueTask<TokenValidationResult> ValidateAsync(string token, CancellationToken cancellationToken)
+    public ValueTask<TokenValidationResult> ValidateAsync(string token, CancellationToken cancellationToken) =>
+        ValidateAsync(token.AsMemory(), cancellationToken);
+
+    public ValueTask<TokenValidationResult> ValidateAsync(ReadOnlyMemory<char> token, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(token))
+        var characters = token.Span;
+        if (characters.IsEmpty)
         {
             return new(Refuse(TokenFailures.Empty, issuer: null));
         }
 
         // Before anything else reads it: the size limit is what bounds the work the rest may do.
-        if (token.Length > MaxTokenLength)
+        if (characters.Length > MaxTokenLength)
         {
             return new(Refuse(TokenFailures.TooLarge, issuer: null));
         }
 
-        if (!TokenDigest.TryCompute(token, out var digest))
+        if (!TokenDigest.TryCompute(characters, out var digest))
         {
             return new(Refuse(TokenFailures.NotAscii, issuer: null));
         }
@@ -89,7 +93,8 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
             return new(cached);
         }
 
-        return ValidateUncachedAsync(token, digest, cancellationToken);
+        // Only a token that must be checked from scratch gets a string of its own (IdentityModel needs one).
+        return ValidateUncachedAsync(token.ToString(), digest, cancellationToken);
     }
 
     private async ValueTask<TokenValidationResult> ValidateUncachedAsync(string token, TokenDigest digest, CancellationToken cancellationToken)

@@ -9,8 +9,11 @@ public static class ScopeEvaluator
     /// </summary>
     public static bool IsInScope(CapabilityToken token, string action, string resource)
     {
-        foreach (var grant in token.Grants)
+        // Indexed, not foreach: enumerating an IReadOnlyList allocates an enumerator on every request.
+        var grants = token.Grants;
+        for (var i = 0; i < grants.Count; i++)
         {
+            var grant = grants[i];
             if (AnyMatches(grant.Actions, action) && AnyMatches(grant.Resources, resource))
             {
                 return true;

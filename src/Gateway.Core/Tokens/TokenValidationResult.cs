@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Gateway.Tokens;
 
 /// <summary>
-/// The outcome of <see cref="ITokenValidator.ValidateAsync"/>: exactly one of <see cref="Token"/> and
+/// The outcome of <see cref="ITokenValidator.ValidateAsync(string, CancellationToken)"/>: exactly one of <see cref="Token"/> and
 /// <see cref="Failure"/> is set. A class rather than a struct so that there is no <c>default</c> value
 /// that is neither; a cache hit returns the instance stored with the token, so it does not allocate.
 /// </summary>

@@ -20,6 +20,7 @@ public sealed class CredentialParsingTests
     [InlineData("Bearer abc.def.ghi", "abc.def.ghi", false)]
     [InlineData("bearer abc.def.ghi", "abc.def.ghi", false)]
     [InlineData("Bearer   abc.def.ghi  ", "abc.def.ghi", false)]
+    [InlineData("  Bearer \tabc.def.ghi", "abc.def.ghi", false)]
     [InlineData("DPoP abc.def.ghi", "abc.def.ghi", true)]
     public void ReadCredential_WellFormed_ReturnsTokenAndScheme(string header, string token, bool dpop)
     {

@@ -37,6 +37,35 @@ public sealed class ResourceTemplateTests
         Assert.Equal("crm:region/emea/customer/42/by/blue", resource);
     }
 
+    [Theory]
+    [InlineData("crm:customer/{customerId}", "crm:customer/42")]
+    [InlineData("crm:customer/{customerId}/profile", "crm:customer/42/profile")]
+    [InlineData("{customerId}", "42")]
+    [InlineData("crm:customer/v{customerId}x", "crm:customer/v42x")]
+    [InlineData("crm:customer/{customerId}/note/{noteId}", "crm:customer/42/note/7")]
+    [InlineData("{customerId}{noteId}", "427")]
+    public void TryExpand_PlaceholderAnywhere_BuildsTheResource(string text, string expected)
+    {
+        Assert.True(ResourceTemplate.TryParse(text, out var template, out _));
+
+        var ok = template.TryExpand(Request(routeValues: [("customerId", "42"), ("noteId", "7")]), out var resource, out var problem);
+
+        Assert.True(ok, problem);
+        Assert.Equal(expected, resource);
+    }
+
+    [Theory]
+    [InlineData("crm:customer/{customerId}")]
+    [InlineData("crm:customer/{customerId}/note/{noteId}")]
+    public void TryExpand_UnsafeRouteValue_FailsNamingThePlaceholder(string text)
+    {
+        Assert.True(ResourceTemplate.TryParse(text, out var template, out _));
+
+        Assert.False(template.TryExpand(Request(routeValues: [("customerId", ".."), ("noteId", "7")]), out var resource, out var problem));
+        Assert.Null(resource);
+        Assert.Contains("customerId", problem, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TryExpand_LiteralOnly_ReturnsItself()
     {

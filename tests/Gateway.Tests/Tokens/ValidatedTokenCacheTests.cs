@@ -22,6 +22,33 @@ public sealed class ValidatedTokenCacheTests
     }
 
     [Fact]
+    public async Task ValidateAsync_TokenAsSliceOfHeader_SameResultAsTheStringAndCached()
+    {
+        var issuer = new TestIssuer();
+        var gateway = new TestGateway(issuer);
+        var token = issuer.Mint(gateway.Now);
+        var header = "Bearer " + token + " ";
+
+        var fromSlice = await gateway.Validator.ValidateAsync(header.AsMemory(7, token.Length), CancellationToken.None);
+        var fromString = await gateway.ValidateAsync(token);
+
+        Assert.True(fromSlice.IsValid, fromSlice.Failure?.ToString());
+        Assert.Same(fromSlice, fromString);
+        Assert.Equal(1, gateway.Validator.CachedCount);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_EmptySlice_RefusedAsEmpty()
+    {
+        var gateway = new TestGateway(new TestIssuer());
+
+        var result = await gateway.Validator.ValidateAsync(ReadOnlyMemory<char>.Empty, CancellationToken.None);
+
+        Assert.False(result.IsValid);
+        Assert.Same(TokenFailures.Empty, result.Failure);
+    }
+
+    [Fact]
     public async Task ValidateAsync_CachedTokenPastExp_ValidatedAgainAndRefusedAfterSkew()
     {
         var issuer = new TestIssuer();

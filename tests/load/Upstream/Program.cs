@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text;
+
+// The load harness's upstream: as fast as Kestrel allows, so that what the harness measures is
+// the proxy in front of it. Every GET gets the same ~200-byte JSON body; a POST body is read to
+// the end (how many bytes arrived is echoed in Upstream-Received-Bytes) and gets the same answer.
+//   dotnet upstream.dll --urls http://127.0.0.1:5200
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+var app = builder.Build();
+
+var body = Encoding.UTF8.GetBytes(
+    """{"id":"item-42","name":"Load test item","owner":"user:alice","status":"active","tags":["bench","load","upstream"],"updated":"2025-01-01T00:00:00Z","notes":"a fixed body of about two hundred bytes, padded"}""");
+
+app.Run(async context =>
+{
+    var request = context.Request;
+    var response = context.Response;
+    if (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method))
+    {
+        long received = 0;
+        var reader = request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(context.RequestAborted);
+            received += read.Buffer.Length;
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        response.Headers["Upstream-Received-Bytes"] = received.ToString(CultureInfo.InvariantCulture);
+    }
+
+    response.StatusCode = StatusCodes.Status200OK;
+    response.ContentType = "application/json";
+    response.ContentLength = body.Length;
+    await response.Body.WriteAsync(body, context.RequestAborted);
+});
+
+app.Run();
