@@ -4,6 +4,8 @@ using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Redis;
 using Gateway.Redis.Budgets;
+using Gateway.Redis.Revocation;
+using Gateway.Revocation;
 using Gateway.Tokens;
 using StackExchange.Redis;
 using Yarp.ReverseProxy.Configuration;
@@ -64,7 +66,10 @@ public static class GatewayApp
         services.AddSingleton<PolicyProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
-        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>()));
+        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<RevocationIndex>()));
+        services.AddSingleton<AdminEvents>();
+        services.AddSingleton(sp => new DelegationServices(
+            sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
@@ -116,6 +121,21 @@ public static class GatewayApp
                 : local;
             return new BudgetCharger(store, local, sp.GetRequiredService<ILogger<BudgetCharger>>());
         });
+
+        services.AddSingleton<IRevocationStore>(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            return sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+                ? new RedisRevocationStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisRevocationStore>>(), timeProvider: time)
+                : new InMemoryRevocationStore(time);
+        });
+        services.AddSingleton(sp => new RevocationIndex(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new RevocationSynchronizer(
+            sp.GetRequiredService<IRevocationStore>(),
+            sp.GetRequiredService<RevocationIndex>(),
+            sp.GetRequiredService<ILogger<RevocationSynchronizer>>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => sp.GetRequiredService<RevocationSynchronizer>());
     }
 
     private static WebApplication BuildAdmin(IServiceProvider shared, IReadOnlyList<string> urls)
@@ -130,6 +150,11 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<PolicyMonitor>());
         builder.Services.AddSingleton(shared.GetRequiredService<BudgetCharger>());
         builder.Services.AddSingleton(shared.GetRequiredService<AdminKeyAuthenticator>());
+        builder.Services.AddSingleton(shared.GetRequiredService<AdminEvents>());
+        builder.Services.AddSingleton(shared.GetRequiredService<IRevocationStore>());
+        builder.Services.AddSingleton(shared.GetRequiredService<RevocationIndex>());
+        builder.Services.AddSingleton(shared.GetRequiredService<RevocationSynchronizer>());
+        builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
         var admin = builder.Build();
         admin.MapGatewayAdmin();
         return admin;

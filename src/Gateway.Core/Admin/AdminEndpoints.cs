@@ -23,6 +23,10 @@ public static class AdminEndpoints
 
         var admin = endpoints.MapGroup("").AddEndpointFilter(RequireAdminKey);
         admin.MapGet("/budgets", GetBudgetsAsync);
+        RevocationEndpoints.Map(admin);
+
+        // The parent token may authorize its own delegation, so this one checks credentials itself.
+        DelegationEndpoints.Map(endpoints);
         return endpoints;
     }
 
@@ -40,7 +44,7 @@ public static class AdminEndpoints
         return await next(context);
     }
 
-    private static async Task<IResult> ReadyAsync(BudgetCharger budgets, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(BudgetCharger budgets, Revocation.RevocationSynchronizer revocations, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
@@ -54,8 +58,15 @@ public static class AdminEndpoints
             reachable = false;
         }
 
-        var body = new Dictionary<string, object> { ["status"] = reachable ? "ready" : "not_ready", ["store"] = reachable ? "reachable" : "unreachable" };
-        return Results.Json(body, statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        // Until the revocation rules are loaded once, this replica could admit a revoked token.
+        var ready = reachable && revocations.HasLoaded;
+        var body = new Dictionary<string, object>
+        {
+            ["status"] = ready ? "ready" : "not_ready",
+            ["store"] = reachable ? "reachable" : "unreachable",
+            ["revocations"] = revocations.HasLoaded ? "loaded" : "not_loaded",
+        };
+        return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     private static async Task<IResult> GetBudgetsAsync(HttpRequest request, BudgetCharger budgets, Policy.PolicyMonitor policies, CancellationToken cancellationToken)

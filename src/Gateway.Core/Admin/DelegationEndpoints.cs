@@ -1,0 +1,277 @@
+using System.Text.Json;
+using Gateway.Budgets;
+using Gateway.Delegation;
+using Gateway.Policy;
+using Gateway.Revocation;
+using Gateway.Tokens;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Admin;
+
+/// <summary>
+/// <c>POST /delegations</c>: an RFC 8693-style exchange of a parent capability token for a
+/// narrower child token for another agent.
+/// </summary>
+/// <remarks>
+/// The parent token is the authority, so the caller either holds an admin key or presents the
+/// parent itself as its bearer credential (an agent delegating its own token). The body:
+/// <code>
+/// { "subject_token": "PARENT", "actor": "agent:B",
+///   "authorization_details": [ { "type": "agent_capability", "actions": [...], "resources": [...] } ],
+///   "expires_in": 300, "max_steps": 5 }
+/// </code>
+/// </remarks>
+internal static class DelegationEndpoints
+{
+    private const int MaxBodyBytes = 128 * 1024;
+    private const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+
+    public static void Map(IEndpointRouteBuilder endpoints) => endpoints.MapPost("/delegations", DelegateAsync);
+
+    private static async Task<IResult> DelegateAsync(
+        HttpRequest request,
+        PolicyMonitor policies,
+        AdminKeyAuthenticator admins,
+        DelegationServices delegations,
+        RevocationIndex revocations,
+        AdminEvents events,
+        CancellationToken cancellationToken)
+    {
+        var body = await AdminJson.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        if (body.Problem is not null)
+        {
+            return Problem(400, "invalid_request", body.Problem);
+        }
+
+        using var document = body.Document!;
+        var root = document.RootElement;
+        if (!TryReadString(root, "subject_token", out var parentText))
+        {
+            return Problem(400, "invalid_request", "The body needs 'subject_token': the parent capability token.");
+        }
+
+        var presented = AuthorizationBearer(request);
+        if (admins.Authenticate(request) is null && !string.Equals(presented, parentText, StringComparison.Ordinal))
+        {
+            request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"gateway-admin\"";
+            return Problem(401, "unauthorized", "Present an admin key, or the parent token itself as 'Authorization: Bearer PARENT'.");
+        }
+
+        var snapshot = policies.Current;
+        var validation = await snapshot.Tokens.ValidateAsync(parentText, cancellationToken);
+        if (!validation.IsValid)
+        {
+            return Problem(401, "invalid_token", validation.Failure!.Description);
+        }
+
+        var parent = validation.Token!;
+        if (revocations.Match(parent) is { } revoked)
+        {
+            return Problem(401, "invalid_token", revoked.Describe());
+        }
+
+        if (!TryReadRequest(root, out var delegation, out var problem))
+        {
+            return Problem(400, "invalid_request", problem);
+        }
+
+        var service = delegations.For(snapshot);
+        if (service is null)
+        {
+            return Problem(404, "delegation_disabled", "This gateway has no 'delegation' section in its policy, so it mints no child tokens.");
+        }
+
+        DelegationResult result;
+        try
+        {
+            result = await service.DelegateAsync(parent, delegation, cancellationToken);
+        }
+        catch (BudgetStoreUnavailableException ex)
+        {
+            return Problem(503, "policy_store_unavailable", ex.Message);
+        }
+
+        if (!result.Succeeded)
+        {
+            return result.Error == DelegationErrors.InvalidRequest
+                ? Problem(400, "invalid_request", result.Detail)
+                : Problem(403, "delegation_denied", result.Detail, result.Error);
+        }
+
+        events.Delegated(request.HttpContext, parent, delegation.Agent, result.Jti);
+        var expiresIn = (long)Math.Max(0, (result.Expires.Value - snapshot.Policy.Gateway.ClockSkew - DateTimeOffset.UtcNow).TotalSeconds);
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["access_token"] = result.Token,
+            ["issued_token_type"] = AccessTokenType,
+            ["token_type"] = "Bearer",
+            ["expires_in"] = Math.Max(expiresIn, 0),
+            ["jti"] = result.Jti,
+            ["max_steps"] = result.MaxSteps,
+        });
+    }
+
+    private static bool TryReadRequest(JsonElement root, out DelegationRequest request, out string problem)
+    {
+        request = null!;
+        problem = "";
+        if (!TryReadString(root, "actor", out var agent))
+        {
+            problem = "The body needs 'actor': the agent the child token is for.";
+            return false;
+        }
+
+        if (!root.TryGetProperty("authorization_details", out var details) || details.ValueKind != JsonValueKind.Array || details.GetArrayLength() == 0)
+        {
+            problem = "The body needs 'authorization_details': the narrower grants, as agent_capability entries.";
+            return false;
+        }
+
+        var grants = new List<DelegationGrant>();
+        foreach (var entry in details.EnumerateArray())
+        {
+            if (entry.ValueKind != JsonValueKind.Object
+                || !entry.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != CapabilityTokenReader.AgentCapabilityType
+                || !TryReadStrings(entry, "actions", out var actions) || !TryReadStrings(entry, "resources", out var resources))
+            {
+                problem = "Each authorization_details entry must be {\"type\":\"agent_capability\",\"actions\":[...],\"resources\":[...]}.";
+                return false;
+            }
+
+            grants.Add(new DelegationGrant(actions, resources));
+        }
+
+        TimeSpan? ttl = null;
+        if (root.TryGetProperty("expires_in", out var expiresIn))
+        {
+            if (expiresIn.ValueKind != JsonValueKind.Number || !expiresIn.TryGetInt32(out var seconds) || seconds <= 0)
+            {
+                problem = "'expires_in' must be a positive number of seconds.";
+                return false;
+            }
+
+            ttl = TimeSpan.FromSeconds(seconds);
+        }
+
+        int? maxSteps = null;
+        if (root.TryGetProperty("max_steps", out var steps))
+        {
+            if (steps.ValueKind != JsonValueKind.Number || !steps.TryGetInt32(out var n) || n <= 0)
+            {
+                problem = "'max_steps' must be a positive whole number.";
+                return false;
+            }
+
+            maxSteps = n;
+        }
+
+        request = new DelegationRequest { Agent = agent, Grants = grants, Ttl = ttl, MaxSteps = maxSteps };
+        return true;
+    }
+
+    private static bool TryReadString(JsonElement root, string name, out string value)
+    {
+        value = "";
+        if (root.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.String && element.GetString() is { Length: > 0 } text)
+        {
+            value = text;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryReadStrings(JsonElement entry, string name, out IReadOnlyList<string> values)
+    {
+        values = [];
+        if (!entry.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
+        {
+            return false;
+        }
+
+        var list = new List<string>();
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            list.Add(item.GetString()!);
+        }
+
+        values = list;
+        return true;
+    }
+
+    private static string? AuthorizationBearer(HttpRequest request)
+    {
+        var value = request.Headers.Authorization.ToString();
+        return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : null;
+    }
+
+    private static IResult Problem(int status, string error, string detail, string? reason = null) =>
+        Results.Json(
+            new Dictionary<string, object?> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["reason"] = reason },
+            (JsonSerializerOptions?)null,
+            "application/problem+json",
+            status);
+}
+
+/// <summary>
+/// One <see cref="DelegationService"/> per loaded policy, built on first use: its signing key
+/// comes from the policy's <c>delegation.signing_key_file</c>, which a reload may change.
+/// </summary>
+public sealed class DelegationServices : IDisposable
+{
+    private readonly IBudgetStore _budgets;
+    private readonly RevocationIndex _revocations;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggers;
+    private readonly Lock _lock = new();
+    private (PolicySnapshot Snapshot, DelegationService Service, SigningKey Key)? _current;
+
+    public DelegationServices(IBudgetStore budgets, RevocationIndex revocations, TimeProvider time, ILoggerFactory loggers)
+    {
+        _budgets = budgets;
+        _revocations = revocations;
+        _time = time;
+        _loggers = loggers;
+    }
+
+    public DelegationService? For(PolicySnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot.Policy.Delegation is null)
+        {
+            return null;
+        }
+
+        lock (_lock)
+        {
+            if (_current is { } current && ReferenceEquals(current.Snapshot, snapshot))
+            {
+                return current.Service;
+            }
+
+            // The previous key stays undisposed: a request may still be minting with it, and a
+            // key object is small; the GC reclaims it once nothing holds the old service.
+            var key = SigningKey.Load(snapshot.Policy.Delegation.SigningKeyFile);
+            var service = new DelegationService(snapshot.Policy, key, _budgets, _revocations, _time, _loggers.CreateLogger<DelegationService>());
+            _current = (snapshot, service, key);
+            return service;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _current?.Key.Dispose();
+            _current = null;
+        }
+    }
+}
