@@ -193,9 +193,19 @@ public sealed partial class AuditWriter : IHostedService, IAsyncDisposable
             Volatile.Write(ref _head, head);
             var reader = _queue.Reader;
             var batch = new List<AuditEvent>(_options.BatchSize + 1);
-            while (await reader.WaitToReadAsync(_abort.Token))
+            while (true)
             {
-                if (Interlocked.Exchange(ref _droppedUnreported, 0) is > 0 and var dropped)
+                var more = await reader.WaitToReadAsync(_abort.Token);
+
+                // A drop happens while the queue is full, so the marker rides with the events after it;
+                // the final pass after the queue closed writes a marker no event followed.
+                var dropped = Interlocked.Exchange(ref _droppedUnreported, 0);
+                if (!more && dropped == 0)
+                {
+                    break;
+                }
+
+                if (dropped > 0)
                 {
                     batch.Add(DroppedMarker(dropped));
                 }
@@ -224,6 +234,10 @@ public sealed partial class AuditWriter : IHostedService, IAsyncDisposable
 
                 batch.Clear();
                 _inFlight = 0;
+                if (!more)
+                {
+                    break;
+                }
             }
 
             await FlushSinksAsync();
