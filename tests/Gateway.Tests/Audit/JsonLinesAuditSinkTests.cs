@@ -158,6 +158,40 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
         Assert.True(AuditVerifier.Verify([_folder.LiveFile]).IsValid);
     }
 
+    [Fact]
+    public async Task WriteAsync_FailsHalfwayThroughABatch_RetryWritesEachLineOnce()
+    {
+        // Rotation fails while a directory sits where the rotated file should go; by then part of
+        // the batch is already in the live file.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(AuditTestData.Time);
+        var blockers = Enumerable.Range(1, 20)
+            .Select(seq => _folder.File($"decisions-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}-{seq}.jsonl"))
+            .ToList();
+        blockers.ForEach(path => Directory.CreateDirectory(path));
+        using var sink = new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = _folder.LiveFile, MaxFileBytes = 3000 }, timeProvider: time);
+        await using var writer = new AuditWriter([sink], new AuditWriterOptions { Replica = "r1", BatchSize = 10, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
+        for (var i = 0; i < 10; i++)
+        {
+            await writer.WriteAsync(AuditTestData.Allowed(i), CancellationToken.None);
+        }
+
+        await writer.StartAsync(CancellationToken.None);
+        var deadline = Stopwatch.StartNew();
+        while (writer.SinkErrors < 2)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the sink never failed");
+            await Task.Delay(5);
+        }
+
+        Assert.True(new FileInfo(_folder.LiveFile).Length > 0, "the failed attempt left part of the batch in the file");
+        blockers.ForEach(path => Directory.Delete(path));
+        await writer.StopAsync(CancellationToken.None);
+
+        var result = AuditVerifier.Verify(JsonLinesAuditSink.GetChainFiles(_folder.LiveFile));
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(10, result.Events);
+    }
+
     [Theory]
     [InlineData(AuditFsyncPolicy.EveryBatch)]
     [InlineData(AuditFsyncPolicy.Interval)]
