@@ -158,18 +158,23 @@ public sealed partial class JsonLinesAuditSink : IAuditSink, IDisposable
             }
 
             _disposed = true;
-            if (_stream is not null)
+            if (_stream is null)
             {
-                try
-                {
-                    _stream.Flush(flushToDisk: true);
-                }
-                finally
-                {
-                    _stream.Dispose();
-                    _stream = null;
-                }
+                return;
             }
+
+            try
+            {
+                _stream.Flush(flushToDisk: true);
+            }
+            catch (IOException ex)
+            {
+                // Dispose runs during shutdown and must not throw; the writer already flushed, so
+                // at most the last batch's fsync is missing, and that is logged.
+                LogSyncFailed(_logger, _path, ex);
+            }
+
+            CloseQuietly();
         }
     }
 
