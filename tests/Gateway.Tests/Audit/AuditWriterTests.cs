@@ -263,7 +263,7 @@ public sealed class AuditWriterTests
 
         Assert.InRange(took.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
         Assert.Empty(sink.Lines);
-        Assert.True(writer.SinkErrors > 1);
+        Assert.True(writer.SinkErrors > 0);
         await writer.DisposeAsync();
     }
 
