@@ -22,7 +22,7 @@ public static class AuditEventSerializer
     /// without serializing twice.
     /// </summary>
     /// <remarks>The members below are written in RFC 8785 order by hand; a test holds this to <see cref="JsonCanonicalizer"/>.</remarks>
-    public static int WriteWithoutHash(AuditEvent auditEvent, string replica, long seq, string prevHash, ArrayBufferWriter<byte> output)
+    internal static int WriteWithoutHash(AuditEvent auditEvent, string replica, long seq, string prevHash, ArrayBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
         ArgumentNullException.ThrowIfNull(output);
