@@ -1,0 +1,281 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Gateway.Policy;
+using Gateway.Tokens;
+
+namespace Gateway.Audit;
+
+/// <summary>
+/// Audit events as JSON lines: written directly in RFC 8785 canonical form (members in canonical
+/// order, every member present), and read back for export.
+/// </summary>
+public static class AuditEventSerializer
+{
+    /// <summary>RFC 3339, UTC, always three fractional digits, so the text (and so the hash) of a time is unique.</summary>
+    public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    /// <summary>
+    /// Writes the canonical JSON of <paramref name="auditEvent"/> without its <c>hash</c> member, with the
+    /// given chain members in place of the event's own, and returns the offset (from where this call
+    /// started writing) at which <c>,"hash":"…"</c> belongs, so the writer can splice the hash in
+    /// without serializing twice.
+    /// </summary>
+    /// <remarks>The members below are written in RFC 8785 order by hand; a test holds this to <see cref="JsonCanonicalizer"/>.</remarks>
+    internal static int WriteWithoutHash(AuditEvent auditEvent, string replica, long seq, string prevHash, ArrayBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        ArgumentNullException.ThrowIfNull(output);
+        var start = output.WrittenCount;
+        var json = new CanonicalJsonWriter(output);
+        json.StartObject();
+        json.Member("action", auditEvent.Action);
+        WriteAdmin(json, auditEvent.Admin);
+        WriteBudget(json, auditEvent.Budget);
+        json.Member("decision", auditEvent.Decision.ToWire());
+        json.Member("error", auditEvent.Error);
+        json.Member("event_id", auditEvent.EventId);
+        var hashOffset = output.WrittenCount - start;
+        json.Member("policy_sha256", auditEvent.PolicySha256);
+        json.Member("prev_hash", prevHash);
+        json.Member("replica", replica);
+        WriteRequest(json, auditEvent.Request);
+        json.Member("resource", auditEvent.Resource);
+        json.Member("risk", auditEvent.Risk);
+        json.Member("route", auditEvent.Route);
+        json.Member("seq", seq);
+        json.Member("span_id", auditEvent.SpanId);
+        json.Member("status", auditEvent.Status);
+        json.Member("tier", auditEvent.Tier);
+        json.Member("time", FormatTime(auditEvent.Time));
+        WriteToken(json, auditEvent.Token);
+        json.Member("trace_id", auditEvent.TraceId);
+        json.EndObject();
+        return hashOffset;
+    }
+
+    /// <summary>The event's complete canonical JSON line (without newline), chain members as the event holds them.</summary>
+    public static byte[] ToCanonicalJson(AuditEvent auditEvent)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        var body = new ArrayBufferWriter<byte>(1024);
+        var offset = WriteWithoutHash(auditEvent, auditEvent.Replica ?? "", auditEvent.Seq, auditEvent.PrevHash ?? AuditChain.GenesisHash, body);
+        var line = new ArrayBufferWriter<byte>(body.WrittenCount + 80);
+        AuditChain.SpliceHash(body.WrittenSpan, offset, auditEvent.Hash ?? "", line);
+        return line.WrittenSpan.ToArray();
+    }
+
+    public static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>Reads one JSON line back; members it does not know are ignored.</summary>
+    /// <exception cref="FormatException">Not an audit event.</exception>
+    public static AuditEvent Parse(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return Parse(document.RootElement);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException("Not valid JSON: " + ex.Message, ex);
+        }
+    }
+
+    /// <inheritdoc cref="Parse(ReadOnlySpan{byte})"/>
+    public static AuditEvent Parse(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("An audit event is a JSON object.");
+        }
+
+        try
+        {
+            var decisionText = RequiredString(root, "decision");
+            if (!AuditDecisions.TryParse(decisionText, out var decision))
+            {
+                throw new FormatException($"Unknown decision \"{decisionText}\".");
+            }
+
+            return new AuditEvent
+            {
+                EventId = RequiredString(root, "event_id"),
+                Time = ParseTime(RequiredString(root, "time")),
+                Decision = decision,
+                Error = String(root, "error"),
+                Route = String(root, "route"),
+                Action = String(root, "action"),
+                Resource = String(root, "resource"),
+                Tier = String(root, "tier"),
+                Risk = Int32(root, "risk"),
+                Token = ParseToken(root),
+                Request = ParseRequest(root),
+                Status = Int32(root, "status"),
+                Budget = ParseBudget(root),
+                PolicySha256 = String(root, "policy_sha256"),
+                TraceId = String(root, "trace_id"),
+                SpanId = String(root, "span_id"),
+                Admin = ParseAdmin(root),
+                Replica = String(root, "replica"),
+                Seq = Int64(root, "seq") ?? 0,
+                PrevHash = String(root, "prev_hash"),
+                Hash = String(root, "hash"),
+            };
+        }
+        catch (InvalidOperationException ex)
+        {
+            // JsonElement throws this when a member has another type than expected.
+            throw new FormatException("A member has the wrong type: " + ex.Message, ex);
+        }
+    }
+
+    private static void WriteAdmin(CanonicalJsonWriter json, AuditAdmin? admin)
+    {
+        json.Name("admin");
+        if (admin is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("action", admin.Action);
+        json.Member("key_id", admin.KeyId);
+        json.Member("target", admin.Target);
+        json.EndObject();
+    }
+
+    private static void WriteBudget(CanonicalJsonWriter json, AuditBudget? budget)
+    {
+        json.Name("budget");
+        if (budget is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("risk_left", budget.RiskLeft);
+        json.Member("steps_left", budget.StepsLeft);
+        json.EndObject();
+    }
+
+    private static void WriteRequest(CanonicalJsonWriter json, AuditRequest? request)
+    {
+        json.Name("request");
+        if (request is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("body_sha256", request.BodySha256);
+        json.Member("method", request.Method);
+        json.Member("path", request.Path);
+        json.EndObject();
+    }
+
+    private static void WriteToken(CanonicalJsonWriter json, AuditToken? token)
+    {
+        json.Name("token");
+        if (token is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("agent", token.Agent);
+        json.Name("chain");
+        json.StartArray();
+        foreach (var jti in token.Chain)
+        {
+            json.String(jti);
+        }
+
+        json.EndArray();
+        json.Member("intent", IntentMethods.ToClaimValue(token.Intent));
+        json.Member("iss", token.Issuer);
+        json.Member("jti", token.Jti);
+        json.Member("sub", token.Subject);
+        json.EndObject();
+    }
+
+    private static AuditToken? ParseToken(JsonElement root)
+    {
+        if (!TryGetObject(root, "token", out var token))
+        {
+            return null;
+        }
+
+        var chain = new List<string>();
+        if (token.TryGetProperty("chain", out var items) && items.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in items.EnumerateArray())
+            {
+                chain.Add(item.GetString() ?? throw new FormatException("token.chain holds a null."));
+            }
+        }
+
+        var intentText = String(token, "intent");
+        var intent = IntentMethod.Policy;
+        if (intentText is not null && !IntentMethods.TryParse(intentText, out intent))
+        {
+            throw new FormatException($"Unknown token.intent \"{intentText}\".");
+        }
+
+        return new AuditToken
+        {
+            Jti = RequiredString(token, "jti"),
+            Issuer = RequiredString(token, "iss"),
+            Subject = RequiredString(token, "sub"),
+            Agent = RequiredString(token, "agent"),
+            Chain = chain,
+            Intent = intent,
+        };
+    }
+
+    private static AuditRequest? ParseRequest(JsonElement root) =>
+        TryGetObject(root, "request", out var request)
+            ? new AuditRequest
+            {
+                Method = RequiredString(request, "method"),
+                Path = RequiredString(request, "path"),
+                BodySha256 = String(request, "body_sha256"),
+            }
+            : null;
+
+    private static AuditBudget? ParseBudget(JsonElement root) =>
+        TryGetObject(root, "budget", out var budget)
+            ? new AuditBudget { StepsLeft = Int32(budget, "steps_left"), RiskLeft = Int32(budget, "risk_left") }
+            : null;
+
+    private static AuditAdmin? ParseAdmin(JsonElement root) =>
+        TryGetObject(root, "admin", out var admin)
+            ? new AuditAdmin { Action = RequiredString(admin, "action"), Target = String(admin, "target"), KeyId = String(admin, "key_id") }
+            : null;
+
+    private static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+            ? time
+            : throw new FormatException($"time \"{text}\" is not an RFC 3339 date-time.");
+
+    private static bool TryGetObject(JsonElement parent, string name, out JsonElement value) =>
+        parent.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.Object;
+
+    private static string RequiredString(JsonElement parent, string name) =>
+        String(parent, name) ?? throw new FormatException($"Member \"{name}\" is missing.");
+
+    private static string? String(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetString() : null;
+
+    private static int? Int32(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetInt32() : null;
+
+    private static long? Int64(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value.GetInt64() : null;
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Gateway.Enforcement;
+
+namespace Gateway.Audit;
+
+/// <summary>Builds audit events from what the pipeline has at hand, so every caller fills the members the same way.</summary>
+public static class AuditEvents
+{
+    /// <summary>
+    /// The event for one decision. Call once per request, after the status the agent gets is known
+    /// (the refusal's, or the upstream's for a forwarded call).
+    /// </summary>
+    /// <param name="decision">The decision; its id becomes <c>event_id</c>.</param>
+    /// <param name="method">The request's method.</param>
+    /// <param name="path">The request's path, without the query string.</param>
+    /// <param name="bodySha256">Lowercase hex SHA-256 of the body, or null when there was none or it was not read.</param>
+    /// <param name="status">The HTTP status the agent got.</param>
+    /// <param name="policySha256">The policy load in force; a matched route's own load wins.</param>
+    /// <param name="activity">The <c>gateway.authorize</c> span (or the server span), for <c>trace_id</c> and <c>span_id</c>.</param>
+    /// <param name="time">When the decision was made (from the pipeline's <see cref="TimeProvider"/>).</param>
+    public static AuditEvent FromDecision(
+        AuthorizationDecision decision,
+        string method,
+        string path,
+        string? bodySha256,
+        int status,
+        string? policySha256,
+        Activity? activity,
+        DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(path);
+        var route = decision.Route;
+        var token = decision.Token;
+        var (traceId, spanId) = TraceIds(activity);
+        return new AuditEvent
+        {
+            EventId = decision.DecisionId,
+            Time = time,
+            Decision = decision.IsAllowed
+                ? (decision.IsShadowDenied ? AuditDecision.ShadowDeny : AuditDecision.Allow)
+                : AuditDecision.Deny,
+            Error = decision.ErrorCode is { Length: > 0 } error ? error : null,
+            Route = route?.Id,
+            Action = route?.Action,
+            Resource = decision.Resource,
+            Tier = route?.Tier.Name,
+            Risk = route?.Risk,
+            Token = token is null
+                ? null
+                : new AuditToken
+                {
+                    Jti = token.Jti,
+                    Issuer = token.Issuer,
+                    Subject = token.Subject,
+                    Agent = token.Agent,
+                    Chain = token.Chain,
+                    Intent = token.Intent,
+                },
+            Request = new AuditRequest { Method = method, Path = path, BodySha256 = bodySha256 },
+            Status = status,
+            Budget = decision.StepsRemaining is null && decision.RiskRemaining is null
+                ? null
+                : new AuditBudget { StepsLeft = decision.StepsRemaining, RiskLeft = decision.RiskRemaining },
+            PolicySha256 = route?.PolicySha256 ?? policySha256,
+            TraceId = traceId,
+            SpanId = spanId,
+        };
+    }
+
+    /// <summary>The event for an admin API action.</summary>
+    /// <param name="eventId">A fresh id (the admin response's <c>Gateway-Decision-Id</c>, if it has one).</param>
+    /// <param name="action">What was done, e.g. <c>revocation.create</c>.</param>
+    /// <param name="target">What it was done to, e.g. <c>jti:abc</c>; never a secret.</param>
+    /// <param name="keyId">The admin key's <see cref="AuditAdmin.KeyId"/>; null when the request was not authenticated.</param>
+    /// <param name="method">The admin request's method.</param>
+    /// <param name="path">The admin request's path, without the query string.</param>
+    /// <param name="status">The HTTP status the admin API answered.</param>
+    /// <param name="policySha256">The policy load in force.</param>
+    /// <param name="activity">The admin request's span, for <c>trace_id</c> and <c>span_id</c>.</param>
+    /// <param name="time">When the action was taken.</param>
+    public static AuditEvent ForAdmin(
+        string eventId,
+        string action,
+        string? target,
+        string? keyId,
+        string method,
+        string path,
+        int status,
+        string? policySha256,
+        Activity? activity,
+        DateTimeOffset time)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eventId);
+        ArgumentException.ThrowIfNullOrEmpty(action);
+        var (traceId, spanId) = TraceIds(activity);
+        return new AuditEvent
+        {
+            EventId = eventId,
+            Time = time,
+            Decision = AuditDecision.Admin,
+            Request = new AuditRequest { Method = method, Path = path },
+            Status = status,
+            PolicySha256 = policySha256,
+            TraceId = traceId,
+            SpanId = spanId,
+            Admin = new AuditAdmin { Action = action, Target = target, KeyId = keyId },
+        };
+    }
+
+    private static (string? TraceId, string? SpanId) TraceIds(Activity? activity) =>
+        activity is { IdFormat: ActivityIdFormat.W3C }
+            ? (activity.TraceId.ToHexString(), activity.SpanId.ToHexString())
+            : (null, null);
+}

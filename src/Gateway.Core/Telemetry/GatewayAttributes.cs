@@ -1,0 +1,32 @@
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// Attribute names of the <c>gateway.authorize</c> span (contract section 8). Values are codes,
+/// ids and numbers, never a token, a body or a raw subject (see <see cref="SubjectHasher"/>).
+/// </summary>
+public static class GatewayAttributes
+{
+    public const string Route = "gateway.route";
+    public const string Decision = "gateway.decision";
+    public const string Error = "gateway.error";
+    public const string Action = "gateway.action";
+    public const string Resource = "gateway.resource";
+    public const string Tier = "gateway.tier";
+    public const string Risk = "gateway.risk";
+    public const string TokenJti = "gateway.token.jti";
+    public const string Agent = "gateway.agent";
+    public const string DelegationDepth = "gateway.delegation.depth";
+    public const string StepsRemaining = "gateway.steps.remaining";
+    public const string RiskRemaining = "gateway.risk.remaining";
+    public const string DecisionId = "gateway.decision_id";
+
+    /// <summary>OpenTelemetry's end-user attribute: the token's <c>sub</c>, hashed unless <c>telemetry.raw_subject</c>.</summary>
+    public const string EndUserId = "enduser.id";
+
+    /// <summary>Every attribute above, in the contract's order.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        Route, Decision, Error, Action, Resource, Tier, Risk, TokenJti, Agent, DelegationDepth,
+        StepsRemaining, RiskRemaining, DecisionId, EndUserId,
+    ];
+}

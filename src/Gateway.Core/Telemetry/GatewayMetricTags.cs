@@ -1,0 +1,17 @@
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// Tag names of the gateway's metrics. The contract names the dimensions of <c>gateway.decisions</c>
+/// plainly (<c>decision</c>, <c>error</c>, <c>route</c>), so metric tags use those words; span attributes
+/// carry the <c>gateway.</c> prefix. Every tag has few values (routes come from the policy), never an
+/// id of a token, user or agent, which would make a series per caller.
+/// </summary>
+public static class GatewayMetricTags
+{
+    public const string Decision = "decision";
+    public const string Error = "error";
+    public const string Route = "route";
+
+    /// <summary>Audit metrics: the sink (<c>file</c>, <c>redis</c>).</summary>
+    public const string Sink = "sink";
+}

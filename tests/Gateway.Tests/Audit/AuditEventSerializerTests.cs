@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gateway.Audit;
+
+namespace Gateway.Tests.Audit;
+
+public sealed class AuditEventSerializerTests
+{
+    private static readonly string[] ContractMembers =
+    [
+        "event_id", "time", "decision", "error", "route", "action", "resource", "tier", "risk", "token",
+        "request", "status", "budget", "policy_sha256", "trace_id", "span_id", "prev_hash", "hash",
+    ];
+
+    public static TheoryData<string> Events => new() { "allowed", "refused", "admin", "awkward strings" };
+
+    [Theory]
+    [MemberData(nameof(Events))]
+    public void ToCanonicalJson_AnyEvent_IsItsOwnRfc8785CanonicalForm(string which)
+    {
+        var line = AuditEventSerializer.ToCanonicalJson(Sample(which) with { Replica = "r1", Seq = 7, PrevHash = new string('c', 64), Hash = new string('d', 64) });
+
+        Assert.Equal(Convert.ToHexString(JsonCanonicalizer.Canonicalize(line)), Convert.ToHexString(line));
+    }
+
+    [Fact]
+    public void ToCanonicalJson_AdminEvent_WritesEveryMemberWithNullsWhereAbsent()
+    {
+        using var json = JsonDocument.Parse(AuditEventSerializer.ToCanonicalJson(Sample("admin")));
+        var root = json.RootElement;
+
+        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin"]))
+        {
+            Assert.True(root.TryGetProperty(member, out _), $"member {member} is missing");
+        }
+
+        Assert.Equal(21, root.EnumerateObject().Count());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("token").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("route").ValueKind);
+        Assert.Equal("admin", root.GetProperty("decision").GetString());
+        Assert.Equal("revocation.create", root.GetProperty("admin").GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public void ToCanonicalJson_AllowedEvent_WritesContractShapes()
+    {
+        using var json = JsonDocument.Parse(AuditEventSerializer.ToCanonicalJson(AuditTestData.Allowed(1)));
+        var root = json.RootElement;
+
+        Assert.Equal("2026-03-01T10:00:00.124Z", root.GetProperty("time").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("admin").ValueKind);
+        var token = root.GetProperty("token");
+        Assert.Equal(["agent", "chain", "intent", "iss", "jti", "sub"], token.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("explicit", token.GetProperty("intent").GetString());
+        Assert.Equal(["body_sha256", "method", "path"], root.GetProperty("request").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["risk_left", "steps_left"], root.GetProperty("budget").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(1, root.GetProperty("risk").GetInt32());
+    }
+
+    [Fact]
+    public void FormatTime_NonUtcOffsetAndSubMillisecond_WritesUtcWithThreeDigits()
+    {
+        var time = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.FromHours(2)).AddTicks(5);
+
+        Assert.Equal("2026-03-01T10:00:00.000Z", AuditEventSerializer.FormatTime(time));
+    }
+
+    [Fact]
+    public void Parse_CanonicalLine_RoundTripsEveryMember()
+    {
+        var original = AuditTestData.Allowed(3) with { Replica = "r1", Seq = 12, PrevHash = new string('e', 64), Hash = new string('f', 64) };
+
+        var parsed = AuditEventSerializer.Parse(AuditEventSerializer.ToCanonicalJson(original));
+
+        Assert.Equal(original with { Token = null }, parsed with { Token = null });
+        Assert.Equal(original.Token!.Chain, parsed.Token!.Chain);
+        Assert.Equal(original.Token with { Chain = [] }, parsed.Token with { Chain = [] });
+    }
+
+    [Fact]
+    public void WriteWithoutHash_HashRule_IsSha256OfPrevHashThenCanonicalJsonWithoutHash()
+    {
+        var prev = AuditChain.GenesisHash;
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        AuditEventSerializer.WriteWithoutHash(AuditTestData.Refused(), "r1", 1, prev, body);
+
+        var expected = Convert.ToHexStringLower(SHA256.HashData([.. Encoding.UTF8.GetBytes(prev), .. body.WrittenSpan]));
+
+        Assert.Equal(expected, AuditChain.ComputeHash(prev, body.WrittenSpan));
+        Assert.DoesNotContain("\"hash\"", Encoding.UTF8.GetString(body.WrittenSpan), StringComparison.Ordinal);
+        Assert.Equal(64, AuditChain.GenesisHash.Length);
+        Assert.All(AuditChain.GenesisHash, c => Assert.Equal('0', c));
+    }
+
+    [Fact]
+    public void ToCanonicalJson_LoneSurrogate_IsWrittenAsReplacementCharacterAndStillVerifies()
+    {
+        var auditEvent = AuditTestData.Allowed() with { Resource = "crm:customer/\ud800x" };
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        var offset = AuditEventSerializer.WriteWithoutHash(auditEvent, "r1", 1, AuditChain.GenesisHash, body);
+        var hash = AuditChain.ComputeHash(AuditChain.GenesisHash, body.WrittenSpan);
+        var line = Encoding.UTF8.GetString(AuditEventSerializer.ToCanonicalJson(auditEvent with { Replica = "r1", Seq = 1, Hash = hash }));
+
+        Assert.True(offset > 0);
+        Assert.Contains("crm:customer/\ufffdx", line, StringComparison.Ordinal);
+        Assert.True(AuditVerifier.VerifyLines([line]).IsValid);
+    }
+
+    private static AuditEvent Sample(string which) => which switch
+    {
+        "allowed" => AuditTestData.Allowed(),
+        "refused" => AuditTestData.Refused(),
+        "admin" => new AuditEvent
+        {
+            EventId = "0196f0a0b1c2d3e4f5a6b7c8d9e0f1a2",
+            Time = AuditTestData.Time,
+            Decision = AuditDecision.Admin,
+            Request = new AuditRequest { Method = "POST", Path = "/revocations" },
+            Status = 201,
+            Admin = new AuditAdmin { Action = "revocation.create", Target = "jti:abc", KeyId = AuditAdmin.KeyIdOf("admin-secret") },
+        },
+        _ => AuditTestData.Allowed() with
+        {
+            Resource = "crm:customer/\"quoted\"\\back\u0001\u001f\u007f\u2028é€😀",
+            Route = "\r\n\t\b\f",
+            Token = AuditTestData.Allowed().Token! with { Subject = "Zoë <zoe@example.com> & co/+", Chain = ["a", "", "\u0000"] },
+        },
+    };
+}
