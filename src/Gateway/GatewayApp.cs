@@ -1,8 +1,10 @@
 using Gateway.Admin;
+using Gateway.Approvals;
 using Gateway.Budgets;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Redis;
+using Gateway.Redis.Approvals;
 using Gateway.Redis.Budgets;
 using Gateway.Tokens;
 using StackExchange.Redis;
@@ -64,7 +66,7 @@ public static class GatewayApp
         services.AddSingleton<PolicyProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
-        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>()));
+        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<ApprovalFlow>()));
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
@@ -80,7 +82,9 @@ public static class GatewayApp
         proxy.MapGateway();
 
         var admin = BuildAdmin(proxy.Services, options.AdminUrls ?? policies.Current.Policy.Admin.Urls);
-        return new GatewayServer(proxy, admin);
+        var server = new GatewayServer(proxy, admin);
+        proxy.Services.GetRequiredService<ApprovalLinks>().UseListener(() => server.AdminAddress);
+        return server;
     }
 
     internal static PolicySnapshot CreateSnapshot(GatewayPolicy policy, TimeProvider time, HttpClient jwksClient, ILoggerFactory loggers)
@@ -116,6 +120,15 @@ public static class GatewayApp
                 : local;
             return new BudgetCharger(store, local, sp.GetRequiredService<ILogger<BudgetCharger>>());
         });
+        services.AddSingleton<IApprovalStore>(sp => sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+            ? new RedisApprovalStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisApprovalStore>>(), timeProvider: sp.GetRequiredService<TimeProvider>())
+            : new InMemoryApprovalStore(timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ApprovalLinks>();
+        services.AddSingleton<IApprovalEvents>(NullApprovalEvents.Instance);
+        services.AddSingleton<ApprovalFlow>();
+        services.AddSingleton(sp => new ApprovalService(
+            sp.GetRequiredService<ApprovalFlow>(), sp.GetRequiredService<PolicyMonitor>(), sp.GetRequiredService<BudgetCharger>().Store,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ApprovalService>>()));
     }
 
     private static WebApplication BuildAdmin(IServiceProvider shared, IReadOnlyList<string> urls)
@@ -130,6 +143,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<PolicyMonitor>());
         builder.Services.AddSingleton(shared.GetRequiredService<BudgetCharger>());
         builder.Services.AddSingleton(shared.GetRequiredService<AdminKeyAuthenticator>());
+        builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
         var admin = builder.Build();
         admin.MapGatewayAdmin();
         return admin;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Approvals;
 using Gateway.Budgets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,10 +24,11 @@ public static class AdminEndpoints
 
         var admin = endpoints.MapGroup("").AddEndpointFilter(RequireAdminKey);
         admin.MapGet("/budgets", GetBudgetsAsync);
+        endpoints.MapGatewayApprovals();
         return endpoints;
     }
 
-    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var keyId = http.RequestServices.GetRequiredService<AdminKeyAuthenticator>().Authenticate(http.Request);
