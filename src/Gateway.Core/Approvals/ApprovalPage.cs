@@ -21,14 +21,15 @@ internal static class ApprovalPage
         :root { color-scheme: light; --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --warn: #9a3412; --ok: #116329; --bad: #a40e26; }
         * { box-sizing: border-box; }
         body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f6f8fa; }
-        main { max-width: 60rem; margin: 0 auto; padding: 1.25rem; }
+        main { max-width: 76rem; margin: 0 auto; padding: 1.25rem; }
         h1 { font-size: 1.1rem; margin: 0 0 1rem; color: var(--muted); font-weight: 600; }
-        h2 { font-size: 1.6rem; margin: .25rem 0 .75rem; }
-        h3 { font-size: 1rem; margin: 1rem 0 .4rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-        .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin-bottom: 1rem; }
-        .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 1.5rem; }
-        @media (max-width: 46rem) { .grid { grid-template-columns: 1fr; } }
-        dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem .9rem; margin: 0; }
+        h2 { font-size: 1.6rem; margin: .25rem 0 .5rem; }
+        h3 { font-size: .85rem; margin: .2rem 0 .4rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+        .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1.1rem; margin: 0 0 1rem; }
+        .card > :first-child { margin-top: 0; }
+        .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 1rem; align-items: start; }
+        @media (max-width: 52rem) { .grid { grid-template-columns: 1fr; } }
+        dl { display: grid; grid-template-columns: 8.5rem 1fr; gap: .25rem .9rem; margin: 0 0 .9rem; }
         dt { color: var(--muted); }
         dd { margin: 0; overflow-wrap: anywhere; }
         code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
@@ -41,7 +42,7 @@ internal static class ApprovalPage
         .muted { color: var(--muted); font-size: .85rem; }
         label { display: block; font-weight: 600; margin: .5rem 0 .25rem; }
         input, textarea { width: 100%; font: inherit; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; }
-        textarea { min-height: 3.5rem; }
+        textarea { min-height: 2.6rem; }
         .actions { display: flex; gap: .75rem; margin-top: .75rem; flex-wrap: wrap; }
         button { font: inherit; font-weight: 600; padding: .55rem 1.4rem; border-radius: 6px; border: 1px solid var(--line); background: #fff; cursor: pointer; }
         button.approve { background: var(--ok); border-color: var(--ok); color: #fff; }
@@ -121,7 +122,8 @@ internal static class ApprovalPage
             var needs = [];
             if (rules.step_up) { needs.push("a fresh approver token" + (rules.step_up.acr.length ? " (acr " + rules.step_up.acr.join(" or ") + ")" : "")); }
             if (!rules.self_approval) { needs.push("an approver token that is not the requester's"); }
-            text("rules", "May approve: " + rules.allowed.join(", ") + (needs.length ? ". Needs " + needs.join(" and ") + "." : "."));
+            var who = rules.allowed.map(function (n) { return n === "admin" ? "any admin key" : n === "subject" ? "the requesting user" : "group " + n; });
+            text("rules", "May approve: " + who.join(", ") + (needs.length ? ". Needs " + needs.join(" and ") + "." : "."));
             $("approver").open = needs.length > 0;
             var decided = a.decided_at ? (a.status === "denied" ? "Denied" : "Approved") + " " + when(a.decided_at) + " by key " + a.decided_by + (a.decided_by_subject ? " (" + a.decided_by_subject + ")" : "") + (a.note ? ": " + a.note : "") : "";
             text("decided", decided);
@@ -222,54 +224,56 @@ internal static class ApprovalPage
             <p><span id="status" class="badge"></span> <span id="countdown" class="muted"></span></p>
             <h2 id="headline"></h2>
             <p id="irreversible" class="alert" hidden>Irreversible: once done, this cannot be undone.</p>
-            <div class="grid">
-              <div>
-                <h3>Who</h3>
-                <dl>
-                  <dt>User</dt><dd id="who"></dd>
-                  <dt>Agent</dt><dd id="agent"></dd>
-                  <dt>Chain</dt><dd id="chain"></dd>
-                </dl>
-                <h3>What</h3>
-                <dl>
-                  <dt>Action</dt><dd id="action"></dd>
-                  <dt>Resource</dt><dd id="resource"></dd>
-                  <dt>Tier</dt><dd id="tier"></dd>
-                  <dt>Asked because</dt><dd id="why"></dd>
-                </dl>
-              </div>
-              <div>
-                <h3>Blast radius</h3>
-                <dl>
-                  <dt>Reversible</dt><dd id="reversible"></dd>
-                  <dt>Risk</dt><dd id="risk"></dd>
-                  <dt>Token steps</dt><dd id="steps"></dd>
-                  <dt>Token expires</dt><dd id="token-expiry"></dd>
-                  <dt>Token may also</dt><dd><ul id="grants"></ul></dd>
-                </dl>
-              </div>
-            </div>
-            <h3>Request</h3>
-            <p><code id="call"></code> <span class="muted"><span id="content-type"></span>, <span id="length"></span></span></p>
-            <pre id="preview"></pre>
-            <p class="muted">Body SHA-256 <code id="digest"></code></p>
           </div>
-          <p id="decided" class="card" hidden></p>
-          <form id="decide" class="card" hidden>
-            <p id="rules" class="muted"></p>
-            <label for="note">Note (required to deny)</label>
-            <textarea id="note" maxlength="500"></textarea>
-            <details id="approver">
-              <summary>Approver token (step-up, or to name yourself)</summary>
-              <label for="approver-token">Your own fresh capability token, sent as the Approver-Token header</label>
-              <input id="approver-token" type="password" autocomplete="off" spellcheck="false">
-            </details>
-            <div class="actions">
-              <button id="approve" type="submit" class="approve">Approve</button>
-              <button id="deny" type="button" class="deny">Deny</button>
+          <div class="grid">
+            <div class="card">
+              <h3>Who</h3>
+              <dl>
+                <dt>User</dt><dd id="who"></dd>
+                <dt>Agent</dt><dd id="agent"></dd>
+                <dt>Chain</dt><dd id="chain"></dd>
+              </dl>
+              <h3>What</h3>
+              <dl>
+                <dt>Action</dt><dd id="action"></dd>
+                <dt>Resource</dt><dd id="resource"></dd>
+                <dt>Tier</dt><dd id="tier"></dd>
+                <dt>Asked because</dt><dd id="why"></dd>
+              </dl>
+              <h3>Blast radius</h3>
+              <dl>
+                <dt>Reversible</dt><dd id="reversible"></dd>
+                <dt>Risk</dt><dd id="risk"></dd>
+                <dt>Token steps</dt><dd id="steps"></dd>
+                <dt>Token expires</dt><dd id="token-expiry"></dd>
+                <dt>Token may also</dt><dd><ul id="grants"></ul></dd>
+              </dl>
             </div>
-            <p id="result" role="status"></p>
-          </form>
+            <div>
+              <div class="card">
+                <h3>Request</h3>
+                <p><code id="call"></code><br><span class="muted"><span id="content-type"></span>, <span id="length"></span></span></p>
+                <pre id="preview"></pre>
+                <p class="muted">Body SHA-256 <code id="digest"></code></p>
+              </div>
+              <p id="decided" class="card" hidden></p>
+              <form id="decide" class="card" hidden>
+                <p id="rules" class="muted"></p>
+                <label for="note">Note (required to deny)</label>
+                <textarea id="note" maxlength="500"></textarea>
+                <details id="approver">
+                  <summary>Approver token (step-up, or to name yourself)</summary>
+                  <label for="approver-token">Your own fresh capability token, sent as the Approver-Token header</label>
+                  <input id="approver-token" type="password" autocomplete="off" spellcheck="false">
+                </details>
+                <div class="actions">
+                  <button id="approve" type="submit" class="approve">Approve</button>
+                  <button id="deny" type="button" class="deny">Deny</button>
+                </div>
+              </form>
+              <p id="result" role="status"></p>
+            </div>
+          </div>
           <p id="meta" class="muted"></p>
         </section>
         """;
