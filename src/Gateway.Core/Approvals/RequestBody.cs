@@ -31,8 +31,8 @@ public sealed record RequestBody(string Sha256, long Length, string? ContentType
             return new RequestBody(EmptySha256, 0, contentType, null, false);
         }
 
-        // Kept in memory up to the (small) limit; past it nothing more is read and the call is refused.
-        request.EnableBuffering(bufferThreshold: Math.Min(maxBytes, 64 * 1024), bufferLimit: (long)maxBytes + ChunkSize);
+        // Reading stops one chunk past the limit at most, so the buffer needs no limit of its own.
+        request.EnableBuffering(bufferThreshold: Math.Min(maxBytes, 64 * 1024));
         using var copy = new MemoryStream();
         var chunk = new byte[ChunkSize];
         int read;

@@ -121,9 +121,26 @@ public sealed class ApproverRuleTests : IAsyncLifetime
 
         var response = await CallAsync(_gateway, HttpMethod.Post, "/payments/big/refunds", token, "{\"pad\":\"" + new string('x', 5000) + "\"}");
 
+        var chunkedRequest = new HttpRequestMessage(HttpMethod.Post, "/payments/big/refunds") { Content = new ChunkedContent(new byte[10_000]) };
+        chunkedRequest.Headers.Authorization = new("Bearer", token);
+        var chunked = await _gateway.Client.SendAsync(chunkedRequest);
+
         var problem = await ProblemAssert.IsProblemAsync(response, 413, "content_too_large");
         Assert.Contains("4096", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ProblemAssert.IsProblemAsync(chunked, 413, "content_too_large");
         var list = await JsonAsync(await AdminAsync(_gateway, HttpMethod.Get, "/approvals"));
         Assert.Empty(list.GetProperty("approvals").EnumerateArray());
+    }
+
+    /// <summary>A body sent without Content-Length (chunked), so the limit is found by reading.</summary>
+    private sealed class ChunkedContent(byte[] bytes) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }
