@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server),
+# The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server, and
+# chromium with chromium-driver for the approval page's browser test),
 # builds with warnings as errors, checks formatting, runs every test project, and ends with
 # one line: "N passed, N failed, N skipped".
 set -euo pipefail
@@ -7,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The browser test drives Debian's Chromium through its own driver, at these exact paths.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing: ${need_apt[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

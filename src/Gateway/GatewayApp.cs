@@ -1,8 +1,10 @@
 using Gateway.Admin;
+using Gateway.Approvals;
 using Gateway.Budgets;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Redis;
+using Gateway.Redis.Approvals;
 using Gateway.Redis.Budgets;
 using Gateway.Redis.Revocation;
 using Gateway.Revocation;
@@ -66,7 +68,7 @@ public static class GatewayApp
         services.AddSingleton<PolicyProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
-        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<RevocationIndex>()));
+        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<RevocationIndex>(), sp.GetRequiredService<ApprovalFlow>()));
         services.AddSingleton<AdminEvents>();
         services.AddSingleton(sp => new DelegationServices(
             sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
@@ -85,7 +87,9 @@ public static class GatewayApp
         proxy.MapGateway();
 
         var admin = BuildAdmin(proxy.Services, options.AdminUrls ?? policies.Current.Policy.Admin.Urls);
-        return new GatewayServer(proxy, admin);
+        var server = new GatewayServer(proxy, admin);
+        proxy.Services.GetRequiredService<ApprovalLinks>().UseListener(() => server.AdminAddress);
+        return server;
     }
 
     internal static PolicySnapshot CreateSnapshot(GatewayPolicy policy, TimeProvider time, HttpClient jwksClient, ILoggerFactory loggers)
@@ -136,6 +140,15 @@ public static class GatewayApp
             sp.GetRequiredService<ILogger<RevocationSynchronizer>>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => sp.GetRequiredService<RevocationSynchronizer>());
+        services.AddSingleton<IApprovalStore>(sp => sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+            ? new RedisApprovalStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisApprovalStore>>(), timeProvider: sp.GetRequiredService<TimeProvider>())
+            : new InMemoryApprovalStore(timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ApprovalLinks>();
+        services.AddSingleton<IApprovalEvents>(NullApprovalEvents.Instance);
+        services.AddSingleton<ApprovalFlow>();
+        services.AddSingleton(sp => new ApprovalService(
+            sp.GetRequiredService<ApprovalFlow>(), sp.GetRequiredService<PolicyMonitor>(), sp.GetRequiredService<BudgetCharger>().Store,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ApprovalService>>()));
     }
 
     private static WebApplication BuildAdmin(IServiceProvider shared, IReadOnlyList<string> urls)
@@ -155,6 +168,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationIndex>());
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationSynchronizer>());
         builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
+        builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
         var admin = builder.Build();
         admin.MapGatewayAdmin();
         return admin;

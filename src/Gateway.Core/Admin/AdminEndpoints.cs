@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Approvals;
 using Gateway.Budgets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -27,10 +28,11 @@ public static class AdminEndpoints
 
         // The parent token may authorize its own delegation, so this one checks credentials itself.
         DelegationEndpoints.Map(endpoints);
+        endpoints.MapGatewayApprovals();
         return endpoints;
     }
 
-    private static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAdminKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var keyId = http.RequestServices.GetRequiredService<AdminKeyAuthenticator>().Authenticate(http.Request);

@@ -70,8 +70,13 @@ public sealed class AdminKeyAuthenticator
             }
         }
 
-        // The key id is a digest of the digest: it names the key in audit events without letting
-        // anyone match it against the policy's key_sha256 list.
-        return matched ? Convert.ToHexStringLower(SHA256.HashData(digest))[..12] : null;
+        return matched ? KeyId(digest) : null;
     }
+
+    /// <summary>The key id <see cref="Authenticate"/> returns for a key with this SHA-256 (64 hex characters), as in <c>admin.key_sha256</c>.</summary>
+    public static string KeyIdOf(string keySha256) => KeyId(Convert.FromHexString(keySha256));
+
+    // The key id is a digest of the digest: it names the key in audit events without letting
+    // anyone match it against the policy's key_sha256 list.
+    private static string KeyId(ReadOnlySpan<byte> keyDigest) => Convert.ToHexStringLower(SHA256.HashData(keyDigest))[..12];
 }

@@ -41,7 +41,7 @@ public sealed partial class BudgetCharger
         ArgumentNullException.ThrowIfNull(decision);
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(token);
-        var charge = CreateCharge(route, token);
+        var charge = CreateCharge(route, token, decision.Approved);
         ValueTask<BudgetResult> pending;
         try
         {
@@ -112,7 +112,7 @@ public sealed partial class BudgetCharger
         }
     }
 
-    private static BudgetCharge CreateCharge(CompiledRoute route, CapabilityToken token)
+    private static BudgetCharge CreateCharge(CompiledRoute route, CapabilityToken token, bool approved)
     {
         var budgets = route.Snapshot.Policy.Budgets;
         return new BudgetCharge
@@ -127,6 +127,10 @@ public sealed partial class BudgetCharger
             RiskLimit = budgets.RiskLimit,
             RiskWindow = budgets.RiskWindow,
             DefaultSteps = budgets.DefaultSteps,
+
+            // A human who approved this very call saw its risk against the budget; with on_exceed: approval
+            // that approval is what the limit asks for, so the call goes through and its risk still counts.
+            BypassRiskLimit = approved && budgets.OnExceed == RiskExceedAction.Approval,
         };
     }
 

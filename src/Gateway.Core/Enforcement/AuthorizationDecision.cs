@@ -36,6 +36,9 @@ public sealed class AuthorizationDecision
     public string? ApprovalId { get; set; }
     public string? ApprovalUrl { get; set; }
 
+    /// <summary>A human approval of exactly this call was used for it (with <c>on_exceed: approval</c> it may pass the risk limit).</summary>
+    public bool Approved { get; set; }
+
     /// <summary>The wire code of the refusal (or of the unenforced refusal in shadow mode); empty when allowed.</summary>
     public string ErrorCode => (IsShadowDenied ? ShadowError : Error).ToCode();
 

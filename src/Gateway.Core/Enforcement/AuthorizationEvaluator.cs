@@ -1,3 +1,4 @@
+using Gateway.Approvals;
 using Gateway.Budgets;
 using Gateway.Policy;
 using Gateway.Revocation;
@@ -17,16 +18,21 @@ public sealed class AuthorizationEvaluator
     private readonly TimeProvider _time;
     private readonly BudgetCharger? _budgets;
     private readonly RevocationIndex? _revocations;
+    private readonly ApprovalFlow? _approvals;
+    private readonly ApprovalFlow.Charge _charge;
 
     /// <param name="time">The clock for step-up ages.</param>
     /// <param name="budgets">Where allowed calls are charged; null evaluates without charging (<c>gateway explain</c>).</param>
     /// <param name="revocations">The replica's in-memory revocation rules; null checks none (<c>gateway explain</c> offline).</param>
-    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null)
+    /// <param name="approvals">Checks and requests approvals (check 8); null refuses every call that needs one, with no approval id.</param>
+    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null, ApprovalFlow? approvals = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
         _budgets = budgets;
         _revocations = revocations;
+        _approvals = approvals;
+        _charge = Charge;
     }
 
     public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
@@ -54,14 +60,18 @@ public sealed class AuthorizationEvaluator
         }
 
         Decide(context, decision, route, credential.Value, validation.Result);
-        return Charge(decision, route, context.RequestAborted);
+        return Admit(context, decision, route);
     }
 
     private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
     {
         Decide(context, decision, route, credential, await validation);
-        return await Charge(decision, route, context.RequestAborted);
+        return await Admit(context, decision, route);
     }
+
+    // 8 (with the store), then 9-11.
+    private ValueTask<AuthorizationDecision> Admit(HttpContext context, AuthorizationDecision decision, CompiledRoute route) =>
+        _approvals is null ? Charge(decision, route, context.RequestAborted) : _approvals.AdmitAsync(context, decision, route, _charge);
 
     // 9-11. Budgets, only for a call every other check let through: refused calls consume nothing.
     private ValueTask<AuthorizationDecision> Charge(AuthorizationDecision decision, CompiledRoute route, CancellationToken cancellationToken)
@@ -134,8 +144,8 @@ public sealed class AuthorizationEvaluator
             return Refuse(decision, route, GatewayError.InsufficientUserAuthentication, stepUp, "step_up", route.StepUpChallenge);
         }
 
-        // 8. Approval.
-        if (route.Approval == ApprovalRequirement.Required)
+        // 8. Approval. With the approval flow wired in, it checks or requests one next (it needs the store).
+        if (route.Approval == ApprovalRequirement.Required && _approvals is null)
         {
             return Refuse(decision, route, GatewayError.ApprovalRequired,
                 $"Route '{route.Id}' ({route.Tier.Name} tier) needs a human approval for every call.");

@@ -31,6 +31,10 @@ public sealed class CompiledRoute
         }
 
         Resource = resource;
+        Irreversible = route.Irreversible ?? tier.Irreversible;
+
+        // The loader checked describe's placeholders like the resource's, so it parses the same way.
+        Describe = route.Describe is { } describe && ResourceTemplate.TryParse(describe, out var text, out _) ? text : null;
         _literalSegments = LiteralSegments(route.Path);
         StepUpChallenge = BuildChallengeParameters(StepUp);
     }
@@ -45,6 +49,12 @@ public sealed class CompiledRoute
     public EnforcementMode Mode { get; }
     public StepUpSettings? StepUp { get; }
     public ResourceTemplate Resource { get; }
+
+    /// <summary>The route's <c>describe</c> template ("Delete customer {customerId}"), for approval pages; null when not set.</summary>
+    public ResourceTemplate? Describe { get; }
+
+    /// <summary>The route's <c>irreversible</c>, else its tier's.</summary>
+    public bool Irreversible { get; }
     public string PolicySha256 { get; }
 
     /// <summary>The load this route belongs to, so a request uses the validator of the same policy.</summary>

@@ -152,6 +152,18 @@ public sealed record TierSettings
     public int Risk { get; init; }
     public IntentMethod MinIntent { get; init; } = IntentMethod.Policy;
     public ApprovalRequirement Approval { get; init; } = ApprovalRequirement.None;
+
+    /// <summary>Who may approve this tier's calls (<c>admin</c>, <c>subject</c> or a group name); null = <see cref="ApprovalSettings.Approvers"/>.</summary>
+    public IReadOnlyList<string>? Approvers { get; init; }
+
+    /// <summary>False: the call's own <c>sub</c> may not approve it (the approver must name themselves with <c>Approver-Token</c>). Default true.</summary>
+    public bool SelfApproval { get; init; } = true;
+
+    /// <summary>The approver must present a fresh <c>Approver-Token</c> meeting these (<c>approver_step_up</c>); null = not required.</summary>
+    public StepUpSettings? ApproverStepUp { get; init; }
+
+    /// <summary>Calls of this tier cannot be undone; approval pages say so. Default false.</summary>
+    public bool Irreversible { get; init; }
 }
 
 public sealed record BudgetSettings
@@ -174,6 +186,40 @@ public sealed record ApprovalSettings
     public TimeSpan Ttl { get; init; } = TimeSpan.FromMinutes(15);
 
     public IReadOnlyList<string> Approvers { get; init; } = ["admin"];
+
+    /// <summary>What an approved call must share with the call that asked: its token, or (sub, agent). Default token.</summary>
+    public ApprovalBinding Bind { get; init; } = ApprovalBinding.Token;
+
+    /// <summary>Named groups of admin keys (lowercase hex SHA-256 digests, as in <c>admin.key_sha256</c>) a tier may name as approvers.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Groups { get; init; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+
+    /// <summary>JSON and form field names redacted from body previews, in addition to <see cref="DefaultRedact"/>.</summary>
+    public IReadOnlyList<string> Redact { get; init; } = [];
+
+    /// <summary>Longest body preview kept in an approval record, in characters. Default 2048; 0 keeps none.</summary>
+    public int PreviewChars { get; init; } = 2048;
+
+    /// <summary>Largest body a call that needs an approval may carry (it is read to take its digest). Default 1 MiB.</summary>
+    public int MaxBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Approval requests one (sub, agent) may have open at once. Default 20.</summary>
+    public int MaxOpen { get; init; } = 20;
+
+    /// <summary>Base URL of the admin listener as approvers reach it, for <c>approval_url</c>; null = the admin listener's own address.</summary>
+    public Uri? PublicUrl { get; init; }
+
+    /// <summary>Always redacted, whatever <see cref="Redact"/> adds: names that almost always hold a secret.</summary>
+    public static readonly IReadOnlyList<string> DefaultRedact =
+        ["password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token", "api_key", "authorization", "card_number", "cvv", "cvc", "pin", "ssn"];
+}
+
+public enum ApprovalBinding
+{
+    /// <summary>The retry must carry the same token (<c>jti</c>).</summary>
+    Token,
+
+    /// <summary>The retry may carry another token of the same <c>sub</c> and agent (a refreshed token).</summary>
+    SubjectAgent,
 }
 
 public sealed record AuditSettings
@@ -227,6 +273,9 @@ public sealed record RoutePolicy
 
     /// <summary>Optional plain-language template for approval pages ("Delete customer {customerId}").</summary>
     public string? Describe { get; init; }
+
+    /// <summary>Overrides the tier's <see cref="TierSettings.Irreversible"/> when set.</summary>
+    public bool? Irreversible { get; init; }
 
     /// <summary>Where the route was declared, for error messages.</summary>
     public SourceLocation Location { get; init; }

@@ -7,7 +7,7 @@ namespace Gateway.Policy;
 internal sealed partial class PolicyBinder
 {
     private static readonly string[] RouteKeys =
-        ["id", "match", "upstream", "action", "resource", "tier", "risk", "min_intent", "approval", "mode", "step_up", "describe"];
+        ["id", "match", "upstream", "action", "resource", "tier", "risk", "min_intent", "approval", "mode", "step_up", "describe", "irreversible"];
 
     private List<RoutePolicy> BindRoutes()
     {
@@ -48,7 +48,8 @@ internal sealed partial class PolicyBinder
             var minIntent = reader.Enum("min_intent", PolicyNames.Intents);
             var approval = reader.Enum("approval", PolicyNames.Approvals);
             var mode = reader.Enum("mode", PolicyNames.Modes);
-            var stepUp = BindStepUp(reader);
+            var stepUp = BindStepUp(reader, "step_up");
+            var irreversible = reader.Bool("irreversible");
 
             if (pattern is not null && id is not null)
             {
@@ -86,6 +87,7 @@ internal sealed partial class PolicyBinder
                 Mode = mode,
                 StepUp = stepUp,
                 Describe = describe,
+                Irreversible = irreversible,
                 Location = file.At(reader.Node),
             });
         }
@@ -220,9 +222,10 @@ internal sealed partial class PolicyBinder
         return valid ? template : null;
     }
 
-    private static StepUpSettings? BindStepUp(MappingReader route)
+    /// <summary>A route's <c>step_up</c> or a tier's <c>approver_step_up</c>: <c>{ acr: [...], max_age: 5m }</c>.</summary>
+    private static StepUpSettings? BindStepUp(MappingReader route, string key)
     {
-        var stepUp = route.Mapping("step_up", $"for 'step_up' {route.Where}", ["acr", "max_age"]);
+        var stepUp = route.Mapping(key, $"for '{key}' {route.Where}", ["acr", "max_age"]);
         if (stepUp is null)
         {
             return null;
@@ -232,7 +235,7 @@ internal sealed partial class PolicyBinder
         var maxAge = stepUp.Duration("max_age");
         if (acr is null && maxAge is null && !stepUp.Has("acr") && !stepUp.Has("max_age"))
         {
-            route.File.Error(stepUp.Node, $"'step_up' {route.Where} must set 'acr' (accepted authentication context classes), 'max_age' (how recent the login must be), or both");
+            route.File.Error(stepUp.Node, $"'{key}' {route.Where} must set 'acr' (accepted authentication context classes), 'max_age' (how recent the login must be), or both");
         }
 
         return new StepUpSettings { Acr = acr ?? [], MaxAge = maxAge };

@@ -4,6 +4,9 @@ namespace Gateway.Policy;
 
 internal sealed partial class PolicyBinder
 {
+    private static readonly string[] TierKeys =
+        ["risk", "min_intent", "approval", "approvers", "self_approval", "approver_step_up", "irreversible"];
+
     /// <summary>
     /// Tiers are a mapping from name to settings. Their order is their rank (0 = first written):
     /// "allow_below_tier" and similar comparisons rely on it, so a folder's tiers are ranked in
@@ -27,7 +30,7 @@ internal sealed partial class PolicyBinder
                     continue;
                 }
 
-                var reader = MappingReader.Open(file, value, $"in tier '{name}'", ["risk", "min_intent", "approval"]);
+                var reader = MappingReader.Open(file, value, $"in tier '{name}'", TierKeys);
                 var tier = new TierSettings
                 {
                     Name = name,
@@ -36,6 +39,10 @@ internal sealed partial class PolicyBinder
                     MinIntent = reader?.Enum("min_intent", PolicyNames.Intents) ?? IntentMethod.Policy,
                     Approval = reader?.Enum("approval", PolicyNames.Approvals) ?? ApprovalRequirement.None,
                 };
+                if (reader is not null)
+                {
+                    tier = BindTierApprovalRules(reader, tier);
+                }
 
                 // Registered even when its body had errors, so routes naming it are not reported too.
                 _tiers.Add(name, (tier, location));

@@ -251,40 +251,6 @@ internal sealed partial class PolicyBinder
         };
     }
 
-    private ApprovalSettings BindApprovals()
-    {
-        var defaults = new ApprovalSettings();
-        var approvals = OpenSection("approvals", ["ttl", "approvers"]);
-        if (approvals is null)
-        {
-            return defaults;
-        }
-
-        List<string>? approvers = null;
-        if (approvals.ScalarList("approvers", required: approvals.Has("approvers")) is { } items)
-        {
-            approvers = [];
-            foreach (var item in items)
-            {
-                var name = item.Value ?? "";
-                if (PolicyNames.Approvers.Contains(name, StringComparer.Ordinal))
-                {
-                    approvers.Add(name);
-                }
-                else
-                {
-                    approvals.File.Error(item, $"unknown approver '{name}' in section 'approvals' (expected admin or subject){DidYouMean.Hint(name, PolicyNames.Approvers)}");
-                }
-            }
-        }
-
-        return new ApprovalSettings
-        {
-            Ttl = approvals.Duration("ttl") ?? defaults.Ttl,
-            Approvers = approvers ?? defaults.Approvers,
-        };
-    }
-
     private AuditSettings BindAudit()
     {
         var audit = OpenSection("audit", ["file", "redis_stream"]);

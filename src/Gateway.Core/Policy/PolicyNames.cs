@@ -50,6 +50,12 @@ internal static class PolicyNames
         ["deny"] = RiskExceedAction.Deny,
     };
 
-    /// <summary>Who may approve: holders of an admin key, or the token's own subject.</summary>
+    public static readonly IReadOnlyDictionary<string, ApprovalBinding> Bindings = new Dictionary<string, ApprovalBinding>(StringComparer.Ordinal)
+    {
+        ["token"] = ApprovalBinding.Token,
+        ["subject_agent"] = ApprovalBinding.SubjectAgent,
+    };
+
+    /// <summary>Who may approve: holders of an admin key, or the token's own subject; a policy may add named groups of admin keys.</summary>
     public static readonly string[] Approvers = ["admin", "subject"];
 }

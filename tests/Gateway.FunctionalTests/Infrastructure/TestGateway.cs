@@ -34,7 +34,7 @@ public sealed class TestGateway : IAsyncDisposable
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestGateway> StartAsync(TestIssuer issuer, UpstreamServer upstream, string? policy = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<TestGateway> StartAsync(TestIssuer issuer, UpstreamServer upstream, string? policy = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gateway-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -49,6 +49,7 @@ public sealed class TestGateway : IAsyncDisposable
             AdminUrls = ["http://127.0.0.1:0"],
             Settings = merged,
             PolicyPollInterval = TimeSpan.FromMilliseconds(100),
+            Time = time ?? TimeProvider.System,
         });
         await app.StartAsync();
         return new TestGateway(app, directory, policyPath);
