@@ -1,14 +1,20 @@
 using Gateway.Admin;
 using Gateway.Approvals;
+using Gateway.Audit;
 using Gateway.Budgets;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Redis;
 using Gateway.Redis.Approvals;
+using Gateway.Redis.Audit;
 using Gateway.Redis.Budgets;
 using Gateway.Redis.Revocation;
 using Gateway.Revocation;
+using Gateway.Telemetry;
 using Gateway.Tokens;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using StackExchange.Redis;
 using Yarp.ReverseProxy.Configuration;
 
@@ -32,6 +38,9 @@ public sealed record GatewayStartOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public TimeSpan PolicyPollInterval { get; init; } = PolicyMonitor.DefaultPollInterval;
+
+    /// <summary>A last say over the proxy's builder (tests add exporters and log capture here).</summary>
+    public Action<WebApplicationBuilder>? Configure { get; init; }
 }
 
 /// <summary>Composes the gateway: the proxy listener (policy, tokens, enforcement, YARP) and the admin listener.</summary>
@@ -69,13 +78,17 @@ public static class GatewayApp
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
         services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<RevocationIndex>(), sp.GetRequiredService<ApprovalFlow>()));
-        services.AddSingleton<AdminEvents>();
+        services.AddSingleton(sp => new AdminEvents(sp.GetRequiredService<ILogger<AdminEvents>>(), sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time));
         services.AddSingleton(sp => new DelegationServices(
             sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
         services.AddReverseProxy();
+        AddAudit(services, builder.Configuration);
+        AddTelemetry(services);
+        services.AddSingleton(sp => new DecisionRecorder(sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time, sp.GetRequiredService<ILogger<DecisionRecorder>>()));
+        options.Configure?.Invoke(builder);
 
         var proxy = builder.Build();
 
@@ -86,8 +99,18 @@ public static class GatewayApp
         proxy.UseRouting();
         proxy.MapGateway();
 
+        var revocations = proxy.Services.GetRequiredService<RevocationSynchronizer>();
+        revocations.Applied += static applied =>
+        {
+            // Rules loaded at start are old news, not propagation: only live deliveries measure lag.
+            if (applied.Delivery != RevocationDelivery.Startup)
+            {
+                GatewayTelemetry.RecordRevocationLag(applied.Lag);
+            }
+        };
+
         var admin = BuildAdmin(proxy.Services, options.AdminUrls ?? policies.Current.Policy.Admin.Urls);
-        var server = new GatewayServer(proxy, admin);
+        var server = new GatewayServer(proxy, admin, proxy.Services.GetRequiredService<AuditSinks>().Writer);
         proxy.Services.GetRequiredService<ApprovalLinks>().UseListener(() => server.AdminAddress);
         return server;
     }
@@ -144,11 +167,74 @@ public static class GatewayApp
             ? new RedisApprovalStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisApprovalStore>>(), timeProvider: sp.GetRequiredService<TimeProvider>())
             : new InMemoryApprovalStore(timeProvider: sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ApprovalLinks>();
-        services.AddSingleton<IApprovalEvents>(NullApprovalEvents.Instance);
+        services.AddSingleton<IApprovalEvents>(sp => new AuditedApprovalEvents(sp.GetRequiredService<AdminEvents>()));
         services.AddSingleton<ApprovalFlow>();
         services.AddSingleton(sp => new ApprovalService(
             sp.GetRequiredService<ApprovalFlow>(), sp.GetRequiredService<PolicyMonitor>(), sp.GetRequiredService<BudgetCharger>().Store,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ApprovalService>>()));
+    }
+
+    /// <summary>
+    /// The audit writer, when the policy names a sink (<c>audit.file</c>, <c>audit.redis_stream</c>).
+    /// It is started and stopped by <see cref="GatewayServer"/>, after the listeners, so that
+    /// requests draining at shutdown are still recorded.
+    /// </summary>
+    private static void AddAudit(IServiceCollection services, ConfigurationManager configuration)
+    {
+        services.AddSingleton(sp =>
+        {
+            var audit = sp.GetRequiredService<PolicyMonitor>().Current.Policy.Audit;
+            var sinks = new List<IAuditSink>();
+            if (audit.File is { } file)
+            {
+                sinks.Add(new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = file }, sp.GetRequiredService<ILogger<JsonLinesAuditSink>>(), sp.GetRequiredService<TimeProvider>()));
+            }
+
+            if (audit.RedisStream is { } stream)
+            {
+                sinks.Add(new RedisStreamAuditSink(sp.GetRequiredService<IConnectionMultiplexer>(), new RedisStreamAuditSinkOptions { StreamKey = stream }, sp.GetRequiredService<ILogger<RedisStreamAuditSink>>()));
+            }
+
+            return sinks;
+        });
+        services.AddSingleton(sp =>
+        {
+            var sinks = sp.GetRequiredService<List<IAuditSink>>();
+            return new AuditSinks(sinks.Count == 0 ? null : new AuditWriter(
+                sinks,
+                new AuditWriterOptions { Replica = configuration["Gateway:Audit:Replica"] ?? Environment.MachineName },
+                sp.GetRequiredService<ILogger<AuditWriter>>(),
+                sp.GetRequiredService<TimeProvider>()));
+        });
+    }
+
+    /// <summary>
+    /// Traces and metrics through OpenTelemetry: the gateway's own source and meter, ASP.NET Core's
+    /// server spans and the outgoing HTTP spans (YARP's forwarder), exported over OTLP when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. With no exporter, spans are still created so
+    /// that trace ids reach problems, audit events and the upstream's traceparent.
+    /// </summary>
+    private static void AddTelemetry(IServiceCollection services)
+    {
+        var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("gateway"))
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(GatewayTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatewayTelemetry.Name);
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
     }
 
     private static WebApplication BuildAdmin(IServiceProvider shared, IReadOnlyList<string> urls)
@@ -203,3 +289,6 @@ internal sealed record StoreSettings(StoreKind Kind, string Redis)
         return new StoreSettings(kind, redis ?? gateway.Redis);
     }
 }
+
+/// <summary>Holds the optional audit writer, since a container cannot hold a null singleton.</summary>
+internal sealed record AuditSinks(AuditWriter? Writer);

@@ -1,3 +1,4 @@
+using Gateway.Audit;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -6,10 +7,13 @@ namespace Gateway.Host;
 /// <summary>The proxy listener and the admin listener, started and stopped together.</summary>
 public sealed class GatewayServer : IAsyncDisposable
 {
-    internal GatewayServer(WebApplication proxy, WebApplication admin)
+    private readonly AuditWriter? _audit;
+
+    internal GatewayServer(WebApplication proxy, WebApplication admin, AuditWriter? audit)
     {
         Proxy = proxy;
         Admin = admin;
+        _audit = audit;
     }
 
     public WebApplication Proxy { get; }
@@ -21,6 +25,11 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_audit is not null)
+        {
+            await _audit.StartAsync(cancellationToken);
+        }
+
         await Proxy.StartAsync(cancellationToken);
         await Admin.StartAsync(cancellationToken);
     }
@@ -29,6 +38,12 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         await Admin.StopAsync(cancellationToken);
         await Proxy.StopAsync(cancellationToken);
+
+        // Last: every request the listeners drained has queued its event by now.
+        if (_audit is not null)
+        {
+            await _audit.StopAsync(cancellationToken);
+        }
     }
 
     /// <summary>Runs until the proxy host is asked to stop (Ctrl+C, SIGTERM, or the token).</summary>
@@ -49,6 +64,10 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         await Admin.DisposeAsync();
         await Proxy.DisposeAsync();
+        if (_audit is not null)
+        {
+            await _audit.DisposeAsync();
+        }
     }
 
     private static Uri Address(WebApplication app) =>

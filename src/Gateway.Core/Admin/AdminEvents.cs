@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using Gateway.Audit;
+using Gateway.Enforcement;
+using Gateway.Policy;
 using Gateway.Revocation;
 using Gateway.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -6,64 +10,92 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Admin;
 
 /// <summary>
-/// Records every admin action: who (the admin key's short id, or the agent for a self-service
-/// delegation), what, and on which target. Ids only, never keys or tokens.
+/// Records every admin action in the log and the audit trail: who (the admin key's short id, or
+/// the agent for a self-service delegation), what, and on which target. Ids only, never keys or
+/// tokens.
 /// </summary>
 public sealed partial class AdminEvents
 {
     private readonly ILogger _logger;
+    private readonly AuditWriter? _audit;
+    private readonly PolicyMonitor _policies;
+    private readonly TimeProvider _time;
 
-    public AdminEvents(ILogger<AdminEvents> logger)
+    public AdminEvents(ILogger<AdminEvents> logger, AuditWriter? audit, PolicyMonitor policies, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(policies);
+        ArgumentNullException.ThrowIfNull(time);
         _logger = logger;
+        _audit = audit;
+        _policies = policies;
+        _time = time;
     }
 
-    /// <summary>Raised for each admin action, for the audit trail.</summary>
-    public event Action<AdminAction>? Recorded;
-
-    public void Revoked(HttpContext context, RevocationRule rule)
+    public ValueTask RevokedAsync(HttpContext context, RevocationRule rule)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(rule);
         var caller = Caller(context);
         var kind = RevocationKinds.ToName(rule.Kind);
         LogRevoked(_logger, caller, rule.Id, kind, rule.ExpiresAt);
-        Recorded?.Invoke(new AdminAction("revoke", $"{kind}:{rule.Value}", caller, context));
+        return AuditAsync(context, "revoke", $"{kind}:{rule.Value}", caller, StatusCodes.Status201Created);
     }
 
-    public void Delegated(HttpContext context, CapabilityToken parent, string childAgent, string childJti)
+    public ValueTask DelegatedAsync(HttpContext context, CapabilityToken parent, string childAgent, string childJti)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(parent);
         var caller = Caller(context) ?? parent.Agent;
         LogDelegated(_logger, caller, parent.Jti, childAgent, childJti);
-        Recorded?.Invoke(new AdminAction("delegate", $"jti:{childJti}", caller, context) { Token = parent });
+        return AuditAsync(context, "delegate", $"parent:{parent.Jti} child:{childJti} agent:{childAgent}", caller, StatusCodes.Status200OK);
     }
 
-    public void Record(HttpContext context, string action, string target)
+    /// <summary>An approval's life (requested, approved, denied, used, expired), tied to the trace of the decision that asked for it.</summary>
+    public ValueTask ApprovalAsync(string action, string approvalId, string? keyId, string traceId, DateTimeOffset time)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var caller = Caller(context);
-        LogAction(_logger, caller, action, target);
-        Recorded?.Invoke(new AdminAction(action, target, caller, context));
+        LogAction(_logger, keyId, action, approvalId);
+        if (_audit is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var auditEvent = AuditEvents.ForAdmin(DecisionIds.Next(), action, $"approval:{approvalId}", keyId, "POST", $"/approvals/{approvalId}", StatusCodes.Status200OK, _policies.Current.Sha256, null, time)
+            with
+        { TraceId = traceId };
+        return _audit.WriteAsync(auditEvent, CancellationToken.None);
+    }
+
+    private ValueTask AuditAsync(HttpContext context, string action, string target, string? keyId, int status)
+    {
+        if (_audit is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var auditEvent = AuditEvents.ForAdmin(DecisionIds.Next(), action, target, keyId, context.Request.Method, context.Request.Path.Value ?? "/", status, _policies.Current.Sha256, Activity.Current, _time.GetUtcNow());
+        return _audit.WriteAsync(auditEvent, CancellationToken.None);
     }
 
     private static string? Caller(HttpContext context) => context.Features.Get<AdminEndpoints.AdminCaller>()?.KeyId;
 
-    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Admin {KeyId}: revocation {RuleId} by {Kind}, enforced until {ExpiresAt:O}")]
+    [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "Admin {KeyId}: revocation {RuleId} by {Kind}, enforced until {ExpiresAt:O}")]
     private static partial void LogRevoked(ILogger logger, string? keyId, string ruleId, string kind, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Delegation by {Caller}: parent jti {ParentJti} -> agent {ChildAgent}, child jti {ChildJti}")]
+    [LoggerMessage(EventId = 61, Level = LogLevel.Information, Message = "Delegation by {Caller}: parent jti {ParentJti} -> agent {ChildAgent}, child jti {ChildJti}")]
     private static partial void LogDelegated(ILogger logger, string caller, string parentJti, string childAgent, string childJti);
 
-    [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "Admin {KeyId}: {Action} {Target}")]
+    [LoggerMessage(EventId = 62, Level = LogLevel.Information, Message = "Admin {KeyId}: {Action} {Target}")]
     private static partial void LogAction(ILogger logger, string? keyId, string action, string target);
 }
 
-/// <summary>One admin action, as the audit trail records it.</summary>
-public sealed record AdminAction(string Action, string Target, string? KeyId, HttpContext Context)
+/// <summary>Sends the approval flow's events to the audit trail.</summary>
+public sealed class AuditedApprovalEvents(AdminEvents events) : Approvals.IApprovalEvents
 {
-    /// <summary>The token acted on, when there is one (the parent of a delegation).</summary>
-    public CapabilityToken? Token { get; init; }
+    public ValueTask OnApprovalEventAsync(Approvals.ApprovalEvent approvalEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(approvalEvent);
+        var action = "approval." + approvalEvent.Kind.ToString().ToLowerInvariant();
+        return events.ApprovalAsync(action, approvalEvent.Record.Id, approvalEvent.AdminKeyId, approvalEvent.Record.TraceId, approvalEvent.Time);
+    }
 }

@@ -101,7 +101,7 @@ internal static class DelegationEndpoints
                 : Problem(403, "delegation_denied", result.Detail, result.Error);
         }
 
-        events.Delegated(request.HttpContext, parent, delegation.Agent, result.Jti);
+        await events.DelegatedAsync(request.HttpContext, parent, delegation.Agent, result.Jti);
         var expiresIn = (long)Math.Max(0, (result.Expires.Value - snapshot.Policy.Gateway.ClockSkew - DateTimeOffset.UtcNow).TotalSeconds);
         return Results.Json(new Dictionary<string, object>
         {

@@ -43,7 +43,7 @@ internal static class RevocationEndpoints
             return AdminEndpoints.AdminProblem(StatusCodes.Status503ServiceUnavailable, "policy_store_unavailable", ex.Message);
         }
 
-        events.Revoked(request.HttpContext, rule);
+        await events.RevokedAsync(request.HttpContext, rule);
         return Results.Created($"/revocations/{rule.Id}", JsonDocument.Parse(RevocationRuleJson.ToUtf8Bytes(rule)).RootElement);
     }
 

@@ -114,6 +114,8 @@ public sealed partial class ApprovalFlow
             return TooLarge(decision, route, settings);
         }
 
+        decision.BodySha256 = body.Sha256;
+
         var record = NewRecord(context, decision, route, reason, token, body, settings);
         ApprovalCreateResult created;
         try
@@ -200,6 +202,8 @@ public sealed partial class ApprovalFlow
             {
                 return TooLarge(decision, route, settings);
             }
+
+            decision.BodySha256 = body.Sha256;
 
             mismatch = string.Equals(body.Sha256, record.BodySha256, StringComparison.Ordinal) ? null : "another request body";
         }

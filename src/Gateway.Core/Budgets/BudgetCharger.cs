@@ -89,6 +89,15 @@ public sealed partial class BudgetCharger
     {
         decision.StepsRemaining = result.StepsRemaining;
         decision.RiskRemaining = result.RiskRemaining;
+        if (result.Outcome == BudgetOutcome.Allowed)
+        {
+            Telemetry.GatewayTelemetry.RecordBudgetCharge(route.Id);
+        }
+        else
+        {
+            Telemetry.GatewayTelemetry.RecordBudgetRefusal(route.Id, result.Outcome == BudgetOutcome.StepLimitExceeded ? "step_limit_exceeded" : "risk_budget");
+        }
+
         switch (result.Outcome)
         {
             case BudgetOutcome.Allowed:

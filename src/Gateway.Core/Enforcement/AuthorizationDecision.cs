@@ -31,6 +31,9 @@ public sealed class AuthorizationDecision
 
     public TimeSpan? RetryAfter { get; set; }
 
+    /// <summary>SHA-256 of the request body, when the decision read it (routes that may need an approval).</summary>
+    public string? BodySha256 { get; set; }
+
     /// <summary>Allowed while the shared store was unreachable, counted on this replica only (<c>on_store_failure</c>).</summary>
     public bool Degraded { get; set; }
     public string? ApprovalId { get; set; }

@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using Gateway.Policy;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Enforcement;
@@ -9,50 +10,49 @@ namespace Gateway.Enforcement;
 /// Runs inside YARP's pipeline, after a route matched and before the request is forwarded:
 /// evaluates the decision, writes the refusal, or shapes the request for the upstream.
 /// </summary>
-internal sealed partial class AuthorizationMiddleware
+internal sealed class AuthorizationMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly AuthorizationEvaluator _evaluator;
-    private readonly ILogger _logger;
+    private readonly DecisionRecorder _recorder;
 
-    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, ILogger<AuthorizationMiddleware> logger)
+    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, DecisionRecorder recorder)
     {
         ArgumentNullException.ThrowIfNull(next);
         ArgumentNullException.ThrowIfNull(evaluator);
-        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(recorder);
         _next = next;
         _evaluator = evaluator;
-        _logger = logger;
+        _recorder = recorder;
     }
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var started = Stopwatch.GetTimestamp();
+
+        // The span stays open across the forwarded call, so YARP's client span and the upstream's
+        // traceparent are its children: the chain of custody is one trace.
+        using var activity = GatewayTelemetry.StartAuthorize();
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
         var decision = await _evaluator.EvaluateAsync(context, route);
         if (!decision.IsAllowed)
         {
-            if (_logger.IsEnabled(LogLevel.Information))
-            {
-                LogRefused(_logger, decision.DecisionId, decision.Route?.Id, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
-            }
-
-            await ProblemResponseWriter.WriteAsync(context, decision);
+            await _recorder.RefuseAsync(context, decision, activity, started);
             return;
         }
 
-        if (decision.IsShadowDenied && _logger.IsEnabled(LogLevel.Information))
-        {
-            LogShadowDenied(_logger, decision.DecisionId, decision.Route?.Id, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
-        }
-        else if (!decision.IsShadowDenied)
-        {
-            LogAllowed(_logger, decision.DecisionId, decision.Route?.Id, decision.Token?.Jti);
-        }
-
+        _recorder.Decided(decision, activity, started);
         PrepareUpstreamRequest(context.Request.Headers, decision);
         context.Response.OnStarting(static state => AddResponseHeaders((HttpContext)state), context);
         context.Features.Set(decision);
-        await _next(context);
+        try
+        {
+            await _next(context);
+        }
+        finally
+        {
+            await _recorder.AuditAsync(context, decision, activity, context.Response.StatusCode);
+        }
     }
 
     /// <summary>
@@ -119,13 +119,4 @@ internal sealed partial class AuthorizationMiddleware
 
         return Task.CompletedTask;
     }
-
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Decision {DecisionId}: deny {Error} on route {Route} (reason {Reason}, jti {Jti})")]
-    private static partial void LogRefused(ILogger logger, string decisionId, string? route, string error, string? reason, string? jti);
-
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Decision {DecisionId}: shadow_deny {Error} on route {Route} (reason {Reason}, jti {Jti}); forwarded because the route is in shadow mode")]
-    private static partial void LogShadowDenied(ILogger logger, string decisionId, string? route, string error, string? reason, string? jti);
-
-    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Decision {DecisionId}: allow on route {Route} (jti {Jti})")]
-    private static partial void LogAllowed(ILogger logger, string decisionId, string? route, string? jti);
 }

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Gateway.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Enforcement;
 
@@ -12,6 +14,7 @@ public static class GatewayEndpointExtensions
     public static IApplicationBuilder UseGatewayPathGuard(this IApplicationBuilder app) =>
         app.Use(static (context, next) =>
         {
+            var started = Stopwatch.GetTimestamp();
             var problem = RequestPathGuard.Check(context);
             if (problem is null)
             {
@@ -19,7 +22,7 @@ public static class GatewayEndpointExtensions
             }
 
             var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, "path");
-            return ProblemResponseWriter.WriteAsync(context, decision);
+            return context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity: null, started);
         });
 
     /// <summary>
@@ -41,9 +44,10 @@ public static class GatewayEndpointExtensions
 
         endpoints.Map("/{**path}", static context =>
             {
+                var started = Stopwatch.GetTimestamp();
                 var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }
                     .Refuse(GatewayError.NoRoute, $"No route of the policy matches {context.Request.Method} {context.Request.Path}.");
-                return ProblemResponseWriter.WriteAsync(context, decision);
+                return context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity: null, started);
             })
             .WithOrder(int.MaxValue)
             .WithDisplayName("gateway no_route");

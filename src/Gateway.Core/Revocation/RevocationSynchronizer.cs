@@ -28,6 +28,7 @@ public sealed partial class RevocationSynchronizer : IHostedService, IAsyncDispo
     private IAsyncDisposable? _subscription;
     private string? _loadedVersion;
     private volatile bool _hasLoaded;
+    private int _disposed;
     private bool _storeFailing;
     private long _lastSyncedTicks;
     private CancellationTokenSource? _stopping;
@@ -129,6 +130,12 @@ public sealed partial class RevocationSynchronizer : IHostedService, IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // A container that registers this both as itself and as a hosted service disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
         _stopping?.Dispose();
         _syncGate.Dispose();
