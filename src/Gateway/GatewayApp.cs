@@ -1,4 +1,5 @@
 using Gateway.Admin;
+using Microsoft.AspNetCore.DataProtection;
 using Gateway.Approvals;
 using Gateway.Audit;
 using Gateway.Budgets;
@@ -85,6 +86,10 @@ public static class GatewayApp
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
         services.AddReverseProxy();
+
+        // YARP's session-affinity cookies need data protection; the gateway uses no affinity, and
+        // a key ring on disk would be the only file it writes outside the audit volume.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
         AddAudit(services, builder.Configuration);
         AddTelemetry(services);
         services.AddSingleton(sp => new DecisionRecorder(sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time, sp.GetRequiredService<ILogger<DecisionRecorder>>()));
