@@ -1,5 +1,4 @@
 using Gateway.Admin;
-using Microsoft.AspNetCore.DataProtection;
 using Gateway.Approvals;
 using Gateway.Audit;
 using Gateway.Budgets;
@@ -13,6 +12,7 @@ using Gateway.Redis.Revocation;
 using Gateway.Revocation;
 using Gateway.Telemetry;
 using Gateway.Tokens;
+using Microsoft.AspNetCore.DataProtection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -248,6 +248,7 @@ public static class GatewayApp
         ConfigureLogging(builder.Logging);
         builder.WebHost.UseUrls([.. urls]);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
 
         // One set of stores and one policy for both listeners: the proxy's container owns them.
         builder.Services.AddSingleton(shared.GetRequiredService<TimeProvider>());
