@@ -4,6 +4,8 @@ using Gateway.Budgets;
 using Gateway.FunctionalTests.Infrastructure;
 using Gateway.Redis;
 using Gateway.Redis.Budgets;
+using Gateway.Redis.Revocation;
+using Gateway.Revocation;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -126,6 +128,41 @@ public sealed class RedisTopologyTests
 
         Assert.Equal(7, results.Count(r => r.IsAllowed));
         Assert.Equal(7, (await stores[1].GetAsync(charge.Subject, charge.Agent, charge.Jti, CancellationToken.None)).StepsUsed);
+    }
+
+    [RedisClusterFact]
+    public async Task RevocationStore_OnThreeMasterCluster_AddsListsAndAnnouncesRules()
+    {
+        await using var cluster = await RedisCluster.StartAsync(masters: 3);
+        await using var replicaA = await GatewayRedisConnection.ConnectAsync(cluster.Nodes[0].ConnectionString);
+        await using var replicaB = await GatewayRedisConnection.ConnectAsync(cluster.Nodes[1].ConnectionString);
+        var writer = new RedisRevocationStore(replicaA);
+        var reader = new RedisRevocationStore(replicaB);
+        var announced = new TaskCompletionSource<RevocationRule>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var subscription = await reader.SubscribeAsync(rule => announced.TrySetResult(rule), CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        var rules = Enumerable.Range(0, 20).Select(i => new RevocationRule
+        {
+            Id = RevocationRule.NewId(),
+            Kind = (RevocationKind)(i % 4),
+            Value = $"value-{i}-{Guid.NewGuid():N}",
+            Reason = "cluster test",
+            CreatedAt = now,
+            ExpiresAt = now.AddHours(1),
+        }).ToList();
+
+        // The add script touches the rule, the index and the version in one call: CROSSSLOT would fail it
+        // unless every key shares the {revocations} hash tag.
+        foreach (var rule in rules)
+        {
+            await writer.AddAsync(rule, CancellationToken.None);
+        }
+
+        var listed = await reader.ListAsync(CancellationToken.None);
+        var first = await announced.Task.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(rules.Select(r => r.Id).Order(), listed.Select(r => r.Id).Order());
+        Assert.Contains(rules, r => r.Id == first.Id);
     }
 
     [RedisClusterFact]
