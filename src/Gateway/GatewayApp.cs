@@ -43,8 +43,10 @@ public static class GatewayApp
         builder.Configuration.AddInMemoryCollection(options.Settings);
         ConfigureLogging(builder.Logging);
         builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            SenderConstraintServices.AcceptClientCertificatesForBinding(kestrel);
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
             kestrel.Limits.MaxRequestLineSize = 16 * 1024;
@@ -64,7 +66,8 @@ public static class GatewayApp
         services.AddSingleton<PolicyProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
-        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>()));
+        services.AddSenderConstraints(builder.Configuration);
+        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<SenderConstraintCheck>()));
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));

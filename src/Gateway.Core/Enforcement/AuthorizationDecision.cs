@@ -31,6 +31,9 @@ public sealed class AuthorizationDecision
 
     public TimeSpan? RetryAfter { get; set; }
 
+    /// <summary>A fresh DPoP server nonce for the <c>DPoP-Nonce</c> response header (RFC 9449 section 8), when the policy requires nonces.</summary>
+    public string? DpopNonce { get; set; }
+
     /// <summary>Allowed while the shared store was unreachable, counted on this replica only (<c>on_store_failure</c>).</summary>
     public bool Degraded { get; set; }
     public string? ApprovalId { get; set; }

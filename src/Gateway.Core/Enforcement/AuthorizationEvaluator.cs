@@ -15,14 +15,17 @@ public sealed class AuthorizationEvaluator
 {
     private readonly TimeProvider _time;
     private readonly BudgetCharger? _budgets;
+    private readonly SenderConstraintCheck _senderConstraints;
 
     /// <param name="time">The clock for step-up ages.</param>
     /// <param name="budgets">Where allowed calls are charged; null evaluates without charging (<c>gateway explain</c>).</param>
-    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets)
+    /// <param name="senderConstraints">Check 4 (DPoP proofs, certificate binding); null checks proofs against this process only.</param>
+    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, SenderConstraintCheck? senderConstraints = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
         _budgets = budgets;
+        _senderConstraints = senderConstraints ?? SenderConstraintCheck.InMemory(time);
     }
 
     public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
@@ -49,15 +52,18 @@ public sealed class AuthorizationEvaluator
             return AwaitValidation(context, decision, route, credential.Value, validation);
         }
 
-        Decide(context, decision, route, credential.Value, validation.Result);
-        return Charge(decision, route, context.RequestAborted);
+        var decided = DecideAsync(context, decision, route, credential.Value, validation.Result);
+        return decided.IsCompletedSuccessfully ? Charge(decided.Result, route, context.RequestAborted) : AwaitDecision(decided, route, context.RequestAborted);
     }
 
     private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
     {
-        Decide(context, decision, route, credential, await validation);
+        await DecideAsync(context, decision, route, credential, await validation);
         return await Charge(decision, route, context.RequestAborted);
     }
+
+    private async ValueTask<AuthorizationDecision> AwaitDecision(ValueTask<AuthorizationDecision> decided, CompiledRoute route, CancellationToken cancellationToken) =>
+        await Charge(await decided, route, cancellationToken);
 
     // 9-11. Budgets, only for a call every other check let through: refused calls consume nothing.
     private ValueTask<AuthorizationDecision> Charge(AuthorizationDecision decision, CompiledRoute route, CancellationToken cancellationToken)
@@ -70,7 +76,7 @@ public sealed class AuthorizationEvaluator
         return _budgets.ChargeAsync(decision, route, decision.Token, cancellationToken);
     }
 
-    private AuthorizationDecision Decide(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
+    private async ValueTask<AuthorizationDecision> DecideAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
     {
         if (!validation.IsValid)
         {
@@ -82,13 +88,10 @@ public sealed class AuthorizationEvaluator
         decision.Token = token;
         var policy = route.Snapshot.Policy;
 
-        // 4. Sender constraint. Until DPoP proofs are verified, a bound token can never be used,
-        //    and a token presented as Bearer while bound is refused as RFC 9449 says.
-        if (token.ConfirmationJkt is not null || credential.IsDpop || policy.Gateway.SenderConstraint == SenderConstraint.Required)
+        // 4. Sender constraint: a DPoP proof by the token's key (RFC 9449), its client certificate (RFC 8705).
+        if (await _senderConstraints.CheckAsync(context, decision, route, token, credential.Token, credential.IsDpop) is { } refused)
         {
-            return Refuse(decision, route, GatewayError.InvalidDpopProof, token.ConfirmationJkt is not null && !credential.IsDpop
-                ? "This token is bound to a DPoP key; send it as 'Authorization: DPoP' with a DPoP proof."
-                : "DPoP proofs are not accepted by this gateway yet.");
+            return refused;
         }
 
         // 5. The delegation chain: bounded depth, no agent twice.

@@ -117,6 +117,13 @@ internal sealed partial class AuthorizationMiddleware
             headers[GatewayHeaders.RiskRemaining] = new StringValues(Numbers.ToString(risk));
         }
 
+        // The nonce is the gateway's to give: an upstream's DPoP-Nonce would be for a different resource server.
+        headers.Remove(GatewayHeaders.DPoPNonce);
+        if (decision.DpopNonce is { } nonce)
+        {
+            headers[GatewayHeaders.DPoPNonce] = nonce;
+        }
+
         return Task.CompletedTask;
     }
 

@@ -85,6 +85,9 @@ public sealed record GatewaySettings
     public int MaxDelegationDepth { get; init; } = 3;
 
     public SenderConstraint SenderConstraint { get; init; } = SenderConstraint.Optional;
+
+    /// <summary>How DPoP proofs are checked (<c>gateway.dpop</c>).</summary>
+    public DpopSettings Dpop { get; init; } = new();
     public StoreKind Store { get; init; } = StoreKind.Memory;
 
     /// <summary>StackExchange.Redis configuration string. Default <c>localhost:6379</c>.</summary>
