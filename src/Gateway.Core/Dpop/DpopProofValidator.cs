@@ -4,6 +4,7 @@ using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Gateway.Policy;
 using Gateway.Tokens;
 using Microsoft.Extensions.Primitives;
@@ -110,8 +111,17 @@ public sealed class DpopProofValidator
         {
             try
             {
-                header = JsonDocument.Parse(Base64Url.DecodeFromChars(headerPart), JsonOptions);
-                payload = JsonDocument.Parse(Base64Url.DecodeFromChars(payloadPart), JsonOptions);
+                var headerBytes = Base64Url.DecodeFromChars(headerPart);
+                var payloadBytes = Base64Url.DecodeFromChars(payloadPart);
+
+                // JsonDocument checks a string's UTF-8 only when it is read, and reading it then throws.
+                if (!Utf8.IsValid(headerBytes) || !Utf8.IsValid(payloadBytes))
+                {
+                    return Failures.BadJson;
+                }
+
+                header = JsonDocument.Parse(headerBytes, JsonOptions);
+                payload = JsonDocument.Parse(payloadBytes, JsonOptions);
             }
             catch (Exception e) when (e is FormatException or JsonException)
             {
@@ -121,6 +131,11 @@ public sealed class DpopProofValidator
             if (header.RootElement.ValueKind != JsonValueKind.Object || payload.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return Failures.NotObjects;
+            }
+
+            if (!JsonStrings.AreWellFormed(header.RootElement) || !JsonStrings.AreWellFormed(payload.RootElement))
+            {
+                return Failures.BadJson;
             }
 
             return Check(request, proof.AsSpan(0, headerPart.Length + 1 + payloadPart.Length), signaturePart, header.RootElement, payload.RootElement);

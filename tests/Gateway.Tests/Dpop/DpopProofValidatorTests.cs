@@ -154,6 +154,17 @@ public sealed class DpopProofValidatorTests : IDisposable
     }
 
     [Theory]
+    [InlineData("{\"jti\":\"\\ud800\"}")]
+    [InlineData("{\"jti\":\"a\",\"htu\":\"https://gw.test/\\udfff\"}")]
+    public void Validate_LoneSurrogateEscapes_AreRefusedAsMalformed(string claims)
+    {
+        var header = TestDpopKey.B64(System.Text.Encoding.UTF8.GetBytes(_key.Header().ToJsonString()));
+        var proof = header + "." + TestDpopKey.B64(System.Text.Encoding.UTF8.GetBytes(claims)) + ".c2ln";
+
+        Assert.Equal(DpopFailureReasons.Malformed, Validate(proof).Reason);
+    }
+
+    [Theory]
     [InlineData(-59, true)]
     [InlineData(-61, false)]
     [InlineData(4, true)]
