@@ -28,6 +28,16 @@ internal sealed partial class AuthorizationMiddleware
     public async Task InvokeAsync(HttpContext context)
     {
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+
+        // Before anything is decided or charged: a body too large is refused without consuming budget, and is never forwarded.
+        if (route is not null && await RequestBodyLimit.CheckAsync(context, route.Snapshot.Policy.Gateway.MaxRequestBodyBytes) is { } tooLarge)
+        {
+            var refusal = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
+            LogRefused(_logger, refusal.DecisionId, route.Id, refusal.ErrorCode, refusal.Reason, null);
+            await ProblemResponseWriter.WriteAsync(context, refusal);
+            return;
+        }
+
         var decision = await _evaluator.EvaluateAsync(context, route);
         if (!decision.IsAllowed)
         {

@@ -17,6 +17,9 @@ public enum GatewayError
 
     /// <summary>Not in the contract's table: a request the gateway cannot evaluate safely (a path that could name another resource than the one checked, a resource value missing).</summary>
     InvalidRequest,
+
+    /// <summary>Not in the contract's table: a body larger than <c>gateway.max_request_body_bytes</c> (413).</summary>
+    RequestTooLarge,
 }
 
 public static class GatewayErrorExtensions
@@ -36,6 +39,7 @@ public static class GatewayErrorExtensions
         GatewayError.RiskBudgetExceeded => "risk_budget_exceeded",
         GatewayError.PolicyStoreUnavailable => "policy_store_unavailable",
         GatewayError.InvalidRequest => "invalid_request",
+        GatewayError.RequestTooLarge => "request_too_large",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -48,6 +52,7 @@ public static class GatewayErrorExtensions
             or GatewayError.StepLimitExceeded or GatewayError.RiskBudgetExceeded => 403,
         GatewayError.PolicyStoreUnavailable => 503,
         GatewayError.InvalidRequest => 400,
+        GatewayError.RequestTooLarge => 413,
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -65,6 +70,7 @@ public static class GatewayErrorExtensions
         GatewayError.RiskBudgetExceeded => "Risk budget exceeded",
         GatewayError.PolicyStoreUnavailable => "Policy store unavailable",
         GatewayError.InvalidRequest => "Invalid request",
+        GatewayError.RequestTooLarge => "Request too large",
         _ => "Allowed",
     };
 }
