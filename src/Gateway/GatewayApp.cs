@@ -77,6 +77,7 @@ public static class GatewayApp
 
         // Fail at start, with every error, rather than on the first request.
         var policies = proxy.Services.GetRequiredService<PolicyMonitor>();
+        proxy.Services.GetRequiredService<SenderConstraintCheck>();
 
         proxy.UseGatewayPathGuard();
         proxy.UseRouting();

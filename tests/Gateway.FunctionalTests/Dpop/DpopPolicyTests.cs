@@ -66,30 +66,9 @@ public sealed class DpopPolicyTests : IClassFixture<RedisFixture>, IAsyncLifetim
     }
 
     [Fact]
-    public async Task Get_ProofReplayedOnASecondReplicaSharingRedis_IsRefused()
-    {
-        var settings = new Dictionary<string, string?> { ["Gateway:Store:Redis"] = _redis.Server.ConnectionString };
-        await using var replicaA = await TestGateway.StartAsync(_issuer, _upstream, settings: settings);
-        await using var replicaB = await TestGateway.StartAsync(_issuer, _upstream, settings: settings);
-        var (path, token) = Bound("two-replicas");
-
-        // htu names the replica the client meant; a load balancer would put both behind one public_base_url.
-        var proof = _key.Proof("GET", DpopClient.Url(replicaA, path), token);
-        var first = await DpopClient.SendAsync(replicaA, HttpMethod.Get, path, token, proof);
-        var replayed = await DpopClient.SendAsync(replicaB.Client, HttpMethod.Get, path, token, [proof]);
-
-        Assert.Equal(200, (int)first.StatusCode);
-        var problem = await ProblemAssert.IsProblemAsync(replayed, 401, "invalid_dpop_proof");
-
-        // Replica B sees another port in its own URL unless both share a public base URL, so the replay is caught
-        // either as a URI mismatch or, behind one public name, by the shared store (next test).
-        Assert.Contains(problem.GetProperty("reason").GetString(), new[] { "replayed", "uri_mismatch" });
-        Assert.Single(_upstream.Received);
-    }
-
-    [Fact]
     public async Task Get_ProofReplayedOnASecondReplicaBehindOnePublicUrl_IsRefusedAsReplayed()
     {
+        // Behind a load balancer both replicas answer to one public name, which is what clients sign as htu.
         const string PublicUrl = "https://agents.example";
         var policy = WithGatewayKeys($"  dpop: {{ public_base_url: \"{PublicUrl}\" }}\n");
         var settings = new Dictionary<string, string?> { ["Gateway:Store:Redis"] = _redis.Server.ConnectionString };
@@ -127,6 +106,28 @@ public sealed class DpopPolicyTests : IClassFixture<RedisFixture>, IAsyncLifetim
 
         Assert.Equal("uri_mismatch", (await ProblemAssert.IsProblemAsync(response, 401, "invalid_dpop_proof")).GetProperty("reason").GetString());
         Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Get_ReplayStoreDown_Gets503UnlessTheRouteMayGoOnLocally()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var settings = new Dictionary<string, string?> { ["Gateway:Store:Redis"] = redis.ConnectionString };
+        await using var strict = await TestGateway.StartAsync(_issuer, _upstream, settings: settings);
+        await using var lenient = await TestGateway.StartAsync(_issuer, _upstream, WithGatewayKeys("  on_store_failure: { allow_below_tier: low }\n"), settings);
+        var (path, token) = Bound("store-down");
+        await redis.KillAsync();
+
+        var refused = await DpopClient.SendAsync(strict, HttpMethod.Get, path, token, _key.Proof("GET", DpopClient.Url(strict, path), token));
+        var proof = _key.Proof("GET", DpopClient.Url(lenient, path), token);
+        var allowed = await DpopClient.SendAsync(lenient, HttpMethod.Get, path, token, proof);
+        var replayed = await DpopClient.SendAsync(lenient, HttpMethod.Get, path, token, proof);
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, 503, "policy_store_unavailable");
+        Assert.Contains("replay store", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(200, (int)allowed.StatusCode);
+        Assert.Equal("replayed", (await ProblemAssert.IsProblemAsync(replayed, 401, "invalid_dpop_proof")).GetProperty("reason").GetString());
+        Assert.Single(_upstream.Received);
     }
 
     private static HttpRequestMessage Bearer(string path, string token)
