@@ -30,7 +30,8 @@ internal sealed partial class AuthorizationMiddleware
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
 
         // Before anything is decided or charged: a body too large is refused without consuming budget, and is never forwarded.
-        if (route is not null && await RequestBodyLimit.CheckAsync(context, route.Snapshot.Policy.Gateway.MaxRequestBodyBytes) is { } tooLarge)
+        if (route is not null && route.LiteralsMatchExactly(context.Request.Path.Value)
+            && await RequestBodyLimit.CheckAsync(context, route.Snapshot.Policy.Gateway.MaxRequestBodyBytes) is { } tooLarge)
         {
             var refusal = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
             LogRefused(_logger, refusal.DecisionId, route.Id, refusal.ErrorCode, refusal.Reason, null);
