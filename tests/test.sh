@@ -26,6 +26,11 @@ dotnet format Gateway.sln --verify-no-changes --no-restore
 
 log=$(mktemp)
 status=0
+
+# The hostile-input suite is deterministic: one seed (GATEWAY_FUZZ_SEED, default in tests/Gateway.Tests/Hostile/Fuzz.cs)
+# drives every property; each appends its seed and case count here, printed after the tests.
+export GATEWAY_FUZZ_REPORT
+GATEWAY_FUZZ_REPORT=$(mktemp)
 for project in tests/Gateway.Tests tests/Gateway.DeploymentTests tests/Gateway.FunctionalTests; do
   dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee -a "$log" || status=1
 done
@@ -33,7 +38,9 @@ done
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-rm -f "$log"
+echo "Hostile-input suite (GATEWAY_FUZZ_SEED=${GATEWAY_FUZZ_SEED:-default}):"
+sort "$GATEWAY_FUZZ_REPORT"
+rm -f "$log" "$GATEWAY_FUZZ_REPORT"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$passed" -eq 0 ]; then status=1; fi
 exit $status

@@ -57,8 +57,10 @@ public static class GatewayApp
         builder.Configuration.AddInMemoryCollection(options.Settings);
         ConfigureLogging(builder.Logging);
         builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            SenderConstraintServices.AcceptClientCertificatesForBinding(kestrel);
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
             kestrel.Limits.MaxRequestLineSize = 16 * 1024;
@@ -78,7 +80,13 @@ public static class GatewayApp
         services.AddSingleton<PolicyProxyConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PolicyProxyConfigProvider>());
         AddStores(services, builder.Configuration);
-        services.AddSingleton(sp => new AuthorizationEvaluator(time, sp.GetRequiredService<BudgetCharger>(), sp.GetRequiredService<RevocationIndex>(), sp.GetRequiredService<ApprovalFlow>()));
+        services.AddSenderConstraints(builder.Configuration);
+        services.AddSingleton(sp => new AuthorizationEvaluator(
+            time,
+            sp.GetRequiredService<BudgetCharger>(),
+            sp.GetRequiredService<RevocationIndex>(),
+            sp.GetRequiredService<ApprovalFlow>(),
+            sp.GetRequiredService<SenderConstraintCheck>()));
         services.AddSingleton(sp => new AdminEvents(sp.GetRequiredService<ILogger<AdminEvents>>(), sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time));
         services.AddSingleton(sp => new DelegationServices(
             sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
@@ -99,6 +107,7 @@ public static class GatewayApp
 
         // Fail at start, with every error, rather than on the first request.
         var policies = proxy.Services.GetRequiredService<PolicyMonitor>();
+        proxy.Services.GetRequiredService<SenderConstraintCheck>();
 
         proxy.UseGatewayPathGuard();
         proxy.UseRouting();

@@ -34,6 +34,9 @@ public sealed class AuthorizationDecision
     /// <summary>SHA-256 of the request body, when the decision read it (routes that may need an approval).</summary>
     public string? BodySha256 { get; set; }
 
+    /// <summary>A fresh DPoP server nonce for the <c>DPoP-Nonce</c> response header (RFC 9449 section 8), when the policy requires nonces.</summary>
+    public string? DpopNonce { get; set; }
+
     /// <summary>Allowed while the shared store was unreachable, counted on this replica only (<c>on_store_failure</c>).</summary>
     public bool Degraded { get; set; }
     public string? ApprovalId { get; set; }

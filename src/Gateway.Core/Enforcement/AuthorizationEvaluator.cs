@@ -20,12 +20,14 @@ public sealed class AuthorizationEvaluator
     private readonly RevocationIndex? _revocations;
     private readonly ApprovalFlow? _approvals;
     private readonly ApprovalFlow.Charge _charge;
+    private readonly SenderConstraintCheck _senderConstraints;
 
     /// <param name="time">The clock for step-up ages.</param>
     /// <param name="budgets">Where allowed calls are charged; null evaluates without charging (<c>gateway explain</c>).</param>
     /// <param name="revocations">The replica's in-memory revocation rules; null checks none (<c>gateway explain</c> offline).</param>
     /// <param name="approvals">Checks and requests approvals (check 8); null refuses every call that needs one, with no approval id.</param>
-    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null, ApprovalFlow? approvals = null)
+    /// <param name="senderConstraints">Check 4 (DPoP proofs, certificate binding); null checks proofs against this process only.</param>
+    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null, ApprovalFlow? approvals = null, SenderConstraintCheck? senderConstraints = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
@@ -33,6 +35,7 @@ public sealed class AuthorizationEvaluator
         _revocations = revocations;
         _approvals = approvals;
         _charge = Charge;
+        _senderConstraints = senderConstraints ?? SenderConstraintCheck.InMemory(time);
     }
 
     public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
@@ -59,15 +62,18 @@ public sealed class AuthorizationEvaluator
             return AwaitValidation(context, decision, route, credential.Value, validation);
         }
 
-        Decide(context, decision, route, credential.Value, validation.Result);
-        return Admit(context, decision, route);
+        var decided = DecideAsync(context, decision, route, credential.Value, validation.Result);
+        return decided.IsCompletedSuccessfully ? Admit(context, decided.Result, route) : AwaitDecision(context, decided, route);
     }
 
     private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
     {
-        Decide(context, decision, route, credential, await validation);
+        await DecideAsync(context, decision, route, credential, await validation);
         return await Admit(context, decision, route);
     }
+
+    private async ValueTask<AuthorizationDecision> AwaitDecision(HttpContext context, ValueTask<AuthorizationDecision> decided, CompiledRoute route) =>
+        await Admit(context, await decided, route);
 
     // 8 (with the store), then 9-11.
     private ValueTask<AuthorizationDecision> Admit(HttpContext context, AuthorizationDecision decision, CompiledRoute route) =>
@@ -84,7 +90,7 @@ public sealed class AuthorizationEvaluator
         return _budgets.ChargeAsync(decision, route, decision.Token, cancellationToken);
     }
 
-    private AuthorizationDecision Decide(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
+    private async ValueTask<AuthorizationDecision> DecideAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
     {
         if (!validation.IsValid)
         {
@@ -103,13 +109,10 @@ public sealed class AuthorizationEvaluator
             return Refuse(decision, route, GatewayError.InvalidToken, revoked.Describe(), "revoked");
         }
 
-        // 4. Sender constraint. Until DPoP proofs are verified, a bound token can never be used,
-        //    and a token presented as Bearer while bound is refused as RFC 9449 says.
-        if (token.ConfirmationJkt is not null || credential.IsDpop || policy.Gateway.SenderConstraint == SenderConstraint.Required)
+        // 4. Sender constraint: a DPoP proof by the token's key (RFC 9449), its client certificate (RFC 8705).
+        if (await _senderConstraints.CheckAsync(context, decision, route, token, credential.Token, credential.IsDpop) is { } refused)
         {
-            return Refuse(decision, route, GatewayError.InvalidDpopProof, token.ConfirmationJkt is not null && !credential.IsDpop
-                ? "This token is bound to a DPoP key; send it as 'Authorization: DPoP' with a DPoP proof."
-                : "DPoP proofs are not accepted by this gateway yet.");
+            return refused;
         }
 
         // 5. The delegation chain: bounded depth, no agent twice.

@@ -34,6 +34,16 @@ internal sealed class AuthorizationMiddleware
         // traceparent are its children: the chain of custody is one trace.
         using var activity = GatewayTelemetry.StartAuthorize();
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+
+        // Before anything is decided or charged: a body too large is refused without consuming budget, and is never forwarded.
+        if (route is not null && route.LiteralsMatchExactly(context.Request.Path.Value)
+            && await RequestBodyLimit.CheckAsync(context, route.Snapshot.Policy.Gateway.MaxRequestBodyBytes) is { } tooLarge)
+        {
+            var refusal = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
+            await _recorder.RefuseAsync(context, refusal, activity, started);
+            return;
+        }
+
         var decision = await _evaluator.EvaluateAsync(context, route);
         if (!decision.IsAllowed)
         {
@@ -115,6 +125,13 @@ internal sealed class AuthorizationMiddleware
         if (decision.RiskRemaining is { } risk)
         {
             headers[GatewayHeaders.RiskRemaining] = new StringValues(Numbers.ToString(risk));
+        }
+
+        // The nonce is the gateway's to give: an upstream's DPoP-Nonce would be for a different resource server.
+        headers.Remove(GatewayHeaders.DPoPNonce);
+        if (decision.DpopNonce is { } nonce)
+        {
+            headers[GatewayHeaders.DPoPNonce] = nonce;
         }
 
         return Task.CompletedTask;

@@ -9,19 +9,26 @@ namespace Gateway.Enforcement;
 public static class GatewayEndpointExtensions
 {
     /// <summary>
-    /// Refuses unsafe request targets before routing sees them (see <see cref="RequestPathGuard"/>).
+    /// Refuses unsafe request targets and framing before routing sees them (see <see cref="RequestPathGuard"/>
+    /// and <see cref="RequestFramingGuard"/>).
     /// </summary>
     public static IApplicationBuilder UseGatewayPathGuard(this IApplicationBuilder app) =>
         app.Use(static (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
             var problem = RequestPathGuard.Check(context);
+            var reason = "path";
+            if (problem is null && (problem = RequestFramingGuard.Check(context)) is not null)
+            {
+                reason = "framing";
+            }
+
             if (problem is null)
             {
                 return next(context);
             }
 
-            var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, "path");
+            var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, reason);
             return context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity: null, started);
         });
 

@@ -20,6 +20,8 @@ public enum GatewayError
 
     /// <summary>Not in the contract's table: a body too large to digest for an approval (<c>approvals.max_body_bytes</c>).</summary>
     ContentTooLarge,
+    /// <summary>Not in the contract's table: a body larger than <c>gateway.max_request_body_bytes</c> (413).</summary>
+    RequestTooLarge,
 }
 
 public static class GatewayErrorExtensions
@@ -40,6 +42,7 @@ public static class GatewayErrorExtensions
         GatewayError.PolicyStoreUnavailable => "policy_store_unavailable",
         GatewayError.InvalidRequest => "invalid_request",
         GatewayError.ContentTooLarge => "content_too_large",
+        GatewayError.RequestTooLarge => "request_too_large",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -53,6 +56,7 @@ public static class GatewayErrorExtensions
         GatewayError.PolicyStoreUnavailable => 503,
         GatewayError.InvalidRequest => 400,
         GatewayError.ContentTooLarge => 413,
+        GatewayError.RequestTooLarge => 413,
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -71,6 +75,7 @@ public static class GatewayErrorExtensions
         GatewayError.PolicyStoreUnavailable => "Policy store unavailable",
         GatewayError.InvalidRequest => "Invalid request",
         GatewayError.ContentTooLarge => "Content too large",
+        GatewayError.RequestTooLarge => "Request too large",
         _ => "Allowed",
     };
 }

@@ -10,5 +10,6 @@ public static class GatewayHeaders
     public const string StepsRemaining = "Gateway-Steps-Remaining";
     public const string RiskRemaining = "Gateway-Risk-Remaining";
     public const string DPoP = "DPoP";
+    public const string DPoPNonce = "DPoP-Nonce";
     public const string ApprovalId = "Approval-Id";
 }

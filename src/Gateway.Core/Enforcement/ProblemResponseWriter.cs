@@ -35,6 +35,11 @@ public static class ProblemResponseWriter
             response.Headers.WWWAuthenticate = challenge;
         }
 
+        if (decision.DpopNonce is not null)
+        {
+            response.Headers[GatewayHeaders.DPoPNonce] = decision.DpopNonce;
+        }
+
         if (decision.RetryAfter is { } retryAfter)
         {
             response.Headers.RetryAfter = RetryAfterSeconds(retryAfter).ToString(CultureInfo.InvariantCulture);
@@ -102,7 +107,9 @@ public static class ProblemResponseWriter
             return null;
         }
 
-        var challenge = $"{scheme} error=\"{error.ToCode()}\", error_description=\"{QuotedStringSafe(decision.Detail)}\"";
+        // RFC 9449 section 8: a missing or stale server nonce is its own challenge error, so clients know to retry with one.
+        var code = error == GatewayError.InvalidDpopProof && decision.Reason == Dpop.DpopFailureReasons.UseNonce ? Dpop.DpopFailureReasons.UseNonce : error.ToCode();
+        var challenge = $"{scheme} error=\"{code}\", error_description=\"{QuotedStringSafe(decision.Detail)}\"";
         return decision.ChallengeParameters is null ? challenge : $"{challenge}, {decision.ChallengeParameters}";
     }
 

@@ -88,6 +88,16 @@ public sealed record GatewaySettings
     public int MaxDelegationDepth { get; init; } = 3;
 
     public SenderConstraint SenderConstraint { get; init; } = SenderConstraint.Optional;
+
+    /// <summary>
+    /// Largest request body accepted, in bytes. Default 10 MiB. A larger declared <c>Content-Length</c> is refused with
+    /// 413 before the token is read; a chunked body is read (buffered, spilling to disk past 30 KiB) up to this size
+    /// before the call is evaluated, so a body that turns out too large is refused before anything is forwarded.
+    /// </summary>
+    public int MaxRequestBodyBytes { get; init; } = 10 * 1024 * 1024;
+
+    /// <summary>How DPoP proofs are checked (<c>gateway.dpop</c>).</summary>
+    public DpopSettings Dpop { get; init; } = new();
     public StoreKind Store { get; init; } = StoreKind.Memory;
 
     /// <summary>StackExchange.Redis configuration string. Default <c>localhost:6379</c>.</summary>

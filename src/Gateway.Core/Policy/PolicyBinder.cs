@@ -89,7 +89,7 @@ internal sealed partial class PolicyBinder
             return null;
         }
 
-        var gw = OpenSection("gateway", ["audience", "max_token_lifetime", "clock_skew", "max_delegation_depth", "sender_constraint", "store", "redis", "on_store_failure", "mode"]);
+        var gw = OpenSection("gateway", ["audience", "max_token_lifetime", "clock_skew", "max_delegation_depth", "sender_constraint", "dpop", "max_request_body_bytes", "store", "redis", "on_store_failure", "mode"]);
         if (gw is null)
         {
             return null;
@@ -111,6 +111,8 @@ internal sealed partial class PolicyBinder
             ClockSkew = gw.Duration("clock_skew", allowZero: true) ?? defaults.ClockSkew,
             MaxDelegationDepth = gw.Int("max_delegation_depth", minimum: 1) ?? defaults.MaxDelegationDepth,
             SenderConstraint = gw.Enum("sender_constraint", PolicyNames.SenderConstraints) ?? defaults.SenderConstraint,
+            Dpop = BindDpop(gw),
+            MaxRequestBodyBytes = gw.Int("max_request_body_bytes", minimum: 0) ?? defaults.MaxRequestBodyBytes,
             Store = gw.Enum("store", PolicyNames.Stores) ?? defaults.Store,
             Redis = redis?.Value ?? defaults.Redis,
             OnStoreFailure = onStoreFailure,

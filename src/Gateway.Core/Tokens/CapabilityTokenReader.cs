@@ -163,9 +163,12 @@ internal static class CapabilityTokenReader
             return required ? TokenFailures.MissingClaim(claimName) : null;
         }
 
-        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 and <= MaxIdentifierLength } text)
+        // Control characters are refused too: identifiers become log fields and header values, where a newline
+        // or a NUL could forge a log line or cut a value short in a component that reads it differently.
+        if (element.ValueKind != JsonValueKind.String || element.GetString() is not { Length: > 0 and <= MaxIdentifierLength } text
+            || text.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || text.Contains('\u007f', StringComparison.Ordinal))
         {
-            return TokenFailures.Invalid(claimName, $"is not a non-empty string of at most {MaxIdentifierLength} characters");
+            return TokenFailures.Invalid(claimName, $"is not a non-empty string of at most {MaxIdentifierLength} characters without control characters");
         }
 
         value = text;
@@ -336,7 +339,8 @@ internal static class CapabilityTokenReader
             var list = new List<string>(chainElement.GetArrayLength());
             foreach (var item in chainElement.EnumerateArray())
             {
-                if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 and <= MaxIdentifierLength } ancestor)
+                if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 and <= MaxIdentifierLength } ancestor
+                    || ancestor.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || ancestor.Contains('\u007f', StringComparison.Ordinal))
                 {
                     return TokenFailures.Invalid("cap.chain", "is not an array of token ids");
                 }

@@ -64,6 +64,26 @@ internal static class Jwk
         return new IssuerKey(kid, algorithm, family, securityKey);
     }
 
+    /// <summary>
+    /// Reads a public key embedded in a JWS header (a DPoP proof's <c>jwk</c>): no <c>kid</c>, and the caller has
+    /// already refused private members. <paramref name="label"/> names the key in messages.
+    /// </summary>
+    public static (KeyFamily Family, SecurityKey Key) ReadEmbeddedPublic(JsonElement jwk, string label)
+    {
+        if (jwk.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("the key is not a JSON object");
+        }
+
+        return RequiredString(jwk, "kty") switch
+        {
+            "EC" => (KeyFamily.EcP256, CreateEcdsaKey(jwk, label, includePrivate: false)),
+            "RSA" => (KeyFamily.Rsa, CreateRsaKey(jwk, label, includePrivate: false)),
+            "OKP" => (KeyFamily.Ed25519, CreateEd25519Key(jwk, label, includePrivate: false)),
+            _ => throw new FormatException($"key '{label}' has unsupported \"kty\" (EC, RSA and OKP are supported; symmetric keys never are)"),
+        };
+    }
+
     /// <summary>Reads a private signing key. Its <c>alg</c> defaults from the key type (RSA: RS256).</summary>
     public static SigningKey ReadPrivate(JsonElement jwk)
     {
