@@ -232,7 +232,14 @@ public static class GatewayApp
     {
         var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
         services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("gateway"))
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME, when set, names the service; an explicit name here would override it.
+                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+                {
+                    resource.AddService("gateway");
+                }
+            })
             .WithTracing(tracing =>
             {
                 tracing.AddSource(GatewayTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();

@@ -63,7 +63,7 @@ internal static class ExplainCommand
             }
 
             await using var stdout = Console.OpenStandardOutput();
-            await using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+            await using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 DecisionJson.Write(json, decision, request.Method, request.Path.Value);
             }

@@ -52,6 +52,12 @@ internal static class ServeCommand
             await Console.Error.WriteLineAsync(ex.Message);
             return 1;
         }
+        catch (InvalidOperationException ex)
+        {
+            // Configuration that cannot work (an unknown store kind, say): one line, not a stack trace.
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 1;
+        }
 
         await using (app)
         {
