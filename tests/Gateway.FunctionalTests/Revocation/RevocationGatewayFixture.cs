@@ -224,6 +224,7 @@ public static class RevocationApi
         var json = JsonDocument.Parse(text).RootElement;
         Assert.Equal(error, json.GetProperty("error").GetString());
         Assert.Equal(status, json.GetProperty("status").GetInt32());
+        Assert.Matches("^[0-9a-f]{32}$", json.GetProperty("trace_id").GetString());
         var detail = json.GetProperty("detail").GetString();
         Assert.False(string.IsNullOrWhiteSpace(detail));
         return detail!;
