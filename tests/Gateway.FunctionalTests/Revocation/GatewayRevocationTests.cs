@@ -288,6 +288,10 @@ public abstract class GatewayRevocationTests<TFixture>(TFixture fixture)
         Assert.Equal("invalid_token", deny.GetProperty("error").GetString());
         Assert.Equal(401, deny.GetProperty("status").GetInt32());
         Assert.Equal("crm-get-customer", deny.GetProperty("route").GetString());
+
+        // The token was valid, only revoked: its claims are recorded, so the analyst can find the agent's refusals.
+        Assert.Equal(agent, deny.GetProperty("token").GetProperty("agent").GetString());
+        Assert.Equal(Jti(token), deny.GetProperty("token").GetProperty("jti").GetString());
         var admin = Assert.Single(events, e => e.GetProperty("decision").GetString() == "admin" && e.GetProperty("admin").GetProperty("target").GetString() == "agent:" + agent);
         Assert.Equal("revocation.create", admin.GetProperty("admin").GetProperty("action").GetString());
         Assert.Equal(201, admin.GetProperty("status").GetInt32());
