@@ -24,8 +24,6 @@ namespace Gateway.Admin;
 ///   "expires_in": 300, "max_steps": 5, "sub": "user:alice" }
 /// </code>
 /// <c>sub</c> is optional: the parent's, which a child keeps; any other is refused (<c>subject_change</c>).
-/// <code>
-/// </code>
 /// </remarks>
 internal static class DelegationEndpoints
 {
