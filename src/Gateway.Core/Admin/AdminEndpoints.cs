@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Approvals;
 using Gateway.Budgets;
@@ -117,8 +118,12 @@ public static class AdminEndpoints
 
     internal static IResult AdminProblem(int status, string error, string detail) =>
         Results.Json(
-            new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail },
+            new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["trace_id"] = TraceId() },
             (JsonSerializerOptions?)null,
             "application/problem+json",
             status);
+
+    /// <summary>The request's W3C trace id for a problem's <c>trace_id</c> (contract section 4: every refusal has one).</summary>
+    internal static string TraceId() =>
+        Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.TraceId.ToHexString() : ActivityTraceId.CreateRandom().ToHexString();
 }

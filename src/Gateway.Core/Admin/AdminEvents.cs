@@ -39,7 +39,7 @@ public sealed partial class AdminEvents
         var caller = Caller(context);
         var kind = RevocationKinds.ToName(rule.Kind);
         LogRevoked(_logger, caller, rule.Id, kind, rule.ExpiresAt);
-        return AuditAsync(context, "revoke", $"{kind}:{rule.Value}", caller, StatusCodes.Status201Created);
+        return AuditAsync(context, "revocation.create", $"{kind}:{rule.Value}", caller, StatusCodes.Status201Created);
     }
 
     public ValueTask DelegatedAsync(HttpContext context, CapabilityToken parent, string childAgent, string childJti)
@@ -48,7 +48,7 @@ public sealed partial class AdminEvents
         ArgumentNullException.ThrowIfNull(parent);
         var caller = Caller(context) ?? parent.Agent;
         LogDelegated(_logger, caller, parent.Jti, childAgent, childJti);
-        return AuditAsync(context, "delegate", $"parent:{parent.Jti} child:{childJti} agent:{childAgent}", caller, StatusCodes.Status200OK);
+        return AuditAsync(context, "delegation.create", $"parent:{parent.Jti} child:{childJti} agent:{childAgent}", caller, StatusCodes.Status200OK);
     }
 
     /// <summary>An approval's life (requested, approved, denied, used, expired), tied to the trace of the decision that asked for it.</summary>

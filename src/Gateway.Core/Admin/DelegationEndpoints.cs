@@ -21,8 +21,9 @@ namespace Gateway.Admin;
 /// <code>
 /// { "subject_token": "PARENT", "actor": "agent:B",
 ///   "authorization_details": [ { "type": "agent_capability", "actions": [...], "resources": [...] } ],
-///   "expires_in": 300, "max_steps": 5 }
+///   "expires_in": 300, "max_steps": 5, "sub": "user:alice" }
 /// </code>
+/// <c>sub</c> is optional: the parent's, which a child keeps; any other is refused (<c>subject_change</c>).
 /// </remarks>
 internal static class DelegationEndpoints
 {
@@ -54,23 +55,39 @@ internal static class DelegationEndpoints
         }
 
         var presented = AuthorizationBearer(request);
-        if (admins.Authenticate(request) is null && !string.Equals(presented, parentText, StringComparison.Ordinal))
+        var adminKey = admins.Authenticate(request);
+        if (adminKey is null && !string.Equals(presented, parentText, StringComparison.Ordinal))
         {
             request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer realm=\"gateway-admin\"";
             return Problem(401, "unauthorized", "Present an admin key, or the parent token itself as 'Authorization: Bearer PARENT'.");
         }
 
+        if (adminKey is not null)
+        {
+            // So that the audit trail names the admin key, not the parent's agent, as the one who delegated.
+            request.HttpContext.Features.Set(new AdminEndpoints.AdminCaller(adminKey));
+        }
+
+        // The parent is refused as checks 2 and 3 refuse it at the proxy: same code, reason and challenge.
         var snapshot = policies.Current;
         var validation = await snapshot.Tokens.ValidateAsync(parentText, cancellationToken);
         if (!validation.IsValid)
         {
-            return Problem(401, "invalid_token", validation.Failure!.Description);
+            return InvalidToken(request, validation.Failure!.Description, validation.Failure.Reason);
         }
 
         var parent = validation.Token!;
         if (revocations.Match(parent) is { } revoked)
         {
-            return Problem(401, "invalid_token", revoked.Describe());
+            return InvalidToken(request, "The parent token is revoked, so nothing can be delegated from it. " + revoked.Describe(), DelegationErrors.Revoked);
+        }
+
+        // A DPoP-bound token is only usable with a proof from its key (check 4). Presented here as a plain bearer, a
+        // stolen bound token would otherwise buy an unbound child with the same grants.
+        if (adminKey is null && parent.ConfirmationJkt is not null)
+        {
+            request.HttpContext.Response.Headers.WWWAuthenticate = "DPoP error=\"invalid_dpop_proof\", error_description=\"The parent token is bound to a DPoP key\"";
+            return Problem(401, "invalid_dpop_proof", "The parent token is bound to a DPoP key (cnf.jkt), and this endpoint does not check DPoP proofs; only an admin key can delegate from a bound token.");
         }
 
         if (!TryReadRequest(root, out var delegation, out var problem))
@@ -156,6 +173,18 @@ internal static class DelegationEndpoints
             ttl = TimeSpan.FromSeconds(seconds);
         }
 
+        string? subject = null;
+        if (root.TryGetProperty("sub", out var sub))
+        {
+            if (sub.ValueKind != JsonValueKind.String || sub.GetString() is not { Length: > 0 } text)
+            {
+                problem = "'sub', when given, must be the user the child acts for: the parent's 'sub', which delegation never changes.";
+                return false;
+            }
+
+            subject = text;
+        }
+
         int? maxSteps = null;
         if (root.TryGetProperty("max_steps", out var steps))
         {
@@ -168,7 +197,7 @@ internal static class DelegationEndpoints
             maxSteps = n;
         }
 
-        request = new DelegationRequest { Agent = agent, Grants = grants, Ttl = ttl, MaxSteps = maxSteps };
+        request = new DelegationRequest { Agent = agent, Grants = grants, Ttl = ttl, MaxSteps = maxSteps, Subject = subject };
         return true;
     }
 
@@ -213,9 +242,17 @@ internal static class DelegationEndpoints
         return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : null;
     }
 
+    private static IResult InvalidToken(HttpRequest request, string detail, string reason)
+    {
+        // RFC 7235 quoted-string, visible ASCII only, as the proxy's challenges are written.
+        var description = string.Concat(detail.Select(c => c is '"' or '\\' or < ' ' or > '~' ? '\'' : c));
+        request.HttpContext.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
+        return Problem(401, "invalid_token", detail, reason);
+    }
+
     private static IResult Problem(int status, string error, string detail, string? reason = null) =>
         Results.Json(
-            new Dictionary<string, object?> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["reason"] = reason },
+            new Dictionary<string, object?> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["reason"] = reason, ["trace_id"] = AdminEndpoints.TraceId() },
             (JsonSerializerOptions?)null,
             "application/problem+json",
             status);

@@ -69,22 +69,34 @@ internal static class TokenCommand
 
             using var disposeKey = signingKey;
             var minter = new TokenMinter(signingKey);
-            var token = minter.Mint(new MintRequest
+            string token;
+            try
             {
-                Issuer = result.GetValue(iss)!,
-                Audience = result.GetValue(aud)!,
-                Subject = result.GetValue(sub)!,
-                Agent = result.GetValue(agent)!,
-                Actions = result.GetValue(action)!,
-                Resources = result.GetValue(resource)!,
-                Ttl = lifetime,
-                MaxSteps = result.GetValue(maxSteps),
-                Intent = method,
-                Acr = result.GetValue(acr),
-                AuthTime = result.GetValue(acr) is null ? null : DateTimeOffset.UtcNow,
-                ConfirmationJkt = result.GetValue(cnfJkt),
-                Parent = parentToken,
-            });
+                token = minter.Mint(new MintRequest
+                {
+                    Issuer = result.GetValue(iss)!,
+                    Audience = result.GetValue(aud)!,
+                    Subject = result.GetValue(sub)!,
+                    Agent = result.GetValue(agent)!,
+                    Actions = result.GetValue(action)!,
+                    Resources = result.GetValue(resource)!,
+                    Ttl = lifetime,
+                    MaxSteps = result.GetValue(maxSteps),
+                    Intent = method,
+                    Acr = result.GetValue(acr),
+                    AuthTime = result.GetValue(acr) is null ? null : DateTimeOffset.UtcNow,
+                    ConfirmationJkt = result.GetValue(cnfJkt),
+                    Parent = parentToken,
+                });
+            }
+            catch (ArgumentException ex)
+            {
+                // The minter names the first bad field (a pattern that does not parse, a --sub other than the parent's).
+                var message = ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+                await Console.Error.WriteLineAsync($"token mint: {message}");
+                return 1;
+            }
+
             await Console.Out.WriteLineAsync(token);
             return 0;
         });
