@@ -13,6 +13,7 @@ using Gateway.Revocation;
 using Gateway.Telemetry;
 using Gateway.Tokens;
 using Microsoft.AspNetCore.DataProtection;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -49,6 +50,9 @@ public static class GatewayApp
 {
     /// <summary>Tokens up to 64 KiB get the gateway's own answer, so Kestrel must accept them.</summary>
     public const int MaxRequestHeadersTotalSize = 128 * 1024;
+
+    /// <summary>The standard OpenTelemetry setting that switches OTLP export on (environment or configuration).</summary>
+    public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     public static GatewayServer Build(GatewayStartOptions options, string[]? args = null)
     {
@@ -99,7 +103,7 @@ public static class GatewayApp
         // a key ring on disk would be the only file it writes outside the audit volume.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         AddAudit(services, builder.Configuration);
-        AddTelemetry(services);
+        AddTelemetry(services, builder.Configuration);
         services.AddSingleton(sp => new DecisionRecorder(sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time, sp.GetRequiredService<ILogger<DecisionRecorder>>()));
         options.Configure?.Invoke(builder);
 
@@ -201,7 +205,13 @@ public static class GatewayApp
             var sinks = new List<IAuditSink>();
             if (audit.File is { } file)
             {
-                sinks.Add(new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = file }, sp.GetRequiredService<ILogger<JsonLinesAuditSink>>(), sp.GetRequiredService<TimeProvider>()));
+                var options = new JsonLinesAuditSinkOptions { Path = file };
+                if (audit.MaxFileBytes is { } maxFileBytes)
+                {
+                    options = options with { MaxFileBytes = maxFileBytes };
+                }
+
+                sinks.Add(new JsonLinesAuditSink(options, sp.GetRequiredService<ILogger<JsonLinesAuditSink>>(), sp.GetRequiredService<TimeProvider>()));
             }
 
             if (audit.RedisStream is { } stream)
@@ -223,19 +233,22 @@ public static class GatewayApp
     }
 
     /// <summary>
-    /// Traces and metrics through OpenTelemetry: the gateway's own source and meter, ASP.NET Core's
-    /// server spans and the outgoing HTTP spans (YARP's forwarder), exported over OTLP when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. With no exporter, spans are still created so
-    /// that trace ids reach problems, audit events and the upstream's traceparent.
+    /// Traces, metrics and logs through OpenTelemetry: the gateway's own source and meter, ASP.NET
+    /// Core's server spans and the outgoing HTTP spans (YARP's forwarder), exported over OTLP when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Read from configuration, which holds the environment,
+    /// so a test can point one gateway at its own receiver; the exporter reads the other standard
+    /// <c>OTEL_*</c> settings (protocol, headers, batch delays) from the same place. With no exporter,
+    /// spans are still created so that trace ids reach problems, audit events and the upstream's
+    /// traceparent, and logs go to the console only.
     /// </summary>
-    private static void AddTelemetry(IServiceCollection services)
+    private static void AddTelemetry(IServiceCollection services, ConfigurationManager configuration)
     {
-        var otlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
-        services.AddOpenTelemetry()
+        var otlp = !string.IsNullOrEmpty(configuration[OtlpEndpointSetting]);
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
                 // OTEL_SERVICE_NAME, when set, names the service; an explicit name here would override it.
-                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
+                if (string.IsNullOrEmpty(configuration["OTEL_SERVICE_NAME"]))
                 {
                     resource.AddService("gateway");
                 }
@@ -256,6 +269,11 @@ public static class GatewayApp
                     metrics.AddOtlpExporter();
                 }
             });
+        if (otlp)
+        {
+            // Log records carry ids and codes only (docs/telemetry.md); each is tied to its span.
+            telemetry.WithLogging(logging => logging.AddOtlpExporter());
+        }
     }
 
     private static WebApplication BuildAdmin(IServiceProvider shared, IReadOnlyList<string> urls)

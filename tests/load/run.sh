@@ -88,12 +88,17 @@ for c in "${config_list[@]}"; do [ -f "$here/configs/$c.sh" ] || { echo "no conf
 [ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] || { echo "--rounds and --seconds must be at least 1" >&2; exit 2; }
 
 # --- Tools ------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "Installing wrk (Debian package)"
-    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+# need_command COMMAND PACKAGE: installs the Debian package when the command is missing (also
+# usable from configuration files, e.g. for redis-server).
+need_command() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "Installing $2 (Debian package)"
+    local sudo=
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
-fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+}
+need_command wrk wrk
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet is required (see global.json)" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -110,6 +115,7 @@ token_hours=$((expected / 3600 + 2))
 
 run_dir=${out:-$root/artifacts/load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run_dir"
+: >"$run_dir/requests.tsv" # target, responses, connections, socket errors: one line per wrk run or check request
 bin=$root/artifacts/load/bin
 
 {
@@ -127,7 +133,7 @@ if awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
 fi
 
 # --- Processes: started here, from this shell (no setsid), stopped by PID on exit -------------
-declare -A PID_OF=() PORT_OF=() LOG_OF=() DESCRIPTION_OF=()
+declare -A PID_OF=() PORT_OF=() LOG_OF=() DESCRIPTION_OF=() AUDIT_FILE_OF=()
 PIDS=()
 WRK_PID=""
 
@@ -184,6 +190,25 @@ wait_for_port() {
     done
     echo "$name did not listen on $port within 60 s" >&2
     exit 1
+}
+
+# Usable from configuration files: start_redis RUN_DIR NAME starts a redis-server of its own (no
+# persistence, loopback, a free port) and points the gateway's store at it (Gateway__Store__Redis).
+start_redis() {
+    local port
+    need_command redis-server redis-server
+    port=$(free_port)
+    start_process "redis-$2" "$1/redis-$2.log" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
+    wait_for_port "$port" "redis-$2"
+    GATEWAY_ENV+=("Gateway__Store__Redis=127.0.0.1:$port")
+}
+
+# Usable from configuration files: audit_file RUN_DIR NAME turns audit.file on (default fsync,
+# every batch) in a folder of its own. After the run the gateway is stopped gracefully and its
+# events are counted against the requests sent to it, and the chain verified.
+audit_file() {
+    AUDIT_FILE="$1/audit-$2/decisions.jsonl"
+    POLICY_SECTIONS+=$'\naudit:\n  file: '"\"$AUDIT_FILE\""
 }
 
 # --- Build ------------------------------------------------------------------------------------
@@ -271,13 +296,14 @@ for target in "${targets[@]}"; do
             ;;
         gw-*)
             name=${target#gw-}
-            DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS=""
+            DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" AUDIT_FILE=""
             GATEWAY_ENV=()
             unset -f prepare_config
             # shellcheck source=configs/memory.sh
             source "$here/configs/$name.sh"
             if declare -F prepare_config >/dev/null; then prepare_config "$run_dir"; fi
             DESCRIPTION_OF[$target]="gateway: ${DESCRIPTION:-$name}"
+            [ -n "$AUDIT_FILE" ] && AUDIT_FILE_OF[$target]=$AUDIT_FILE
             policy=$run_dir/$target.yaml
             write_policy "$policy" "$GATEWAY_SETTINGS" "$POLICY_SECTIONS"
             start_process "$target" "$run_dir/$target.log" env "${common_env[@]}" "${GATEWAY_ENV[@]}" \
@@ -308,6 +334,7 @@ echo "checking: every target answers 200 to the same GET and 1 KiB POST ..."
 for target in "${targets[@]}"; do
     for method in "${method_list[@]}"; do
         response=$(http_head "${PORT_OF[$target]}" "$method")
+        printf '%s\t1\t0\t0\n' "$target" >>"$run_dir/requests.tsv"
         status=$(printf '%s\n' "$response" | head -1 | cut -d' ' -f2)
         if [ "$status" != 200 ]; then
             echo "$target answered $method with '${status:-nothing}', not 200; its log: ${LOG_OF[$target]}" >&2
@@ -352,6 +379,10 @@ run_wrk() { # TARGET MIX METHOD CONNECTIONS THINK_MS SECONDS OUTPUT
     fi
     WRK_PID=""
     grep -q '^WRK_RESULT ' "$7" || { echo "wrk printed no result:" >&2; cat "$7" >&2; exit 1; }
+    # target, responses, connections, socket errors: what the audit count is checked against.
+    awk -v target="$1" -v c="$4" '/^WRK_RESULT / {
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+        printf "%s\t%d\t%d\t%d\n", target, r["requests"], c, r["connect"] + r["read"] + r["write"] + r["timeout"] }' "$7" >>"$run_dir/requests.tsv"
 }
 
 # Appends one line to $round_file: target rps p50_us p99_us cpu_us box_us steal_pct non2xx sockerr requests.
@@ -446,4 +477,64 @@ awk -v base=bare -v format=md -f "$here/summarize.awk" "$results" >"$run_dir/tab
 if awk -F'\t' 'NR > 1 && $10 + $11 > 0 { found = 1 } END { exit !found }' "$results"; then
     echo "warning: some requests failed or were refused (errors column); those rows do not measure the forwarding path" >&2
 fi
-echo "measured in $((SECONDS - started)) s; results in $run_dir (table.txt, table.md, results.tsv)"
+
+# --- Audit on vs off: each X-audit configuration against X, in the same rounds ------------------
+for target in "${targets[@]}"; do
+    off=${target%-audit}
+    [ "$off" != "$target" ] && [ -n "${PORT_OF[$off]:-}" ] || continue
+    {
+        echo
+        echo "audit on vs off: $target against $off, per round, then the median (ratio below 0.90: audit costs more than 10% of throughput)"
+        awk -F'\t' -v a="$off" -v b="$target" 'NR == 1 || $3 == a || $3 == b' "$results" | awk -v base="$off" -f "$here/summarize.awk"
+    } | tee -a "$run_dir/table.txt"
+    {
+        echo
+        echo "Audit on vs off: \`$target\` against \`$off\`"
+        echo
+        awk -F'\t' -v a="$off" -v b="$target" 'NR == 1 || $3 == a || $3 == b' "$results" | awk -v base="$off" -v format=md -f "$here/summarize.awk"
+    } >>"$run_dir/table.md"
+done
+
+# --- Audit: no event lost -------------------------------------------------------------------------
+# Each audited gateway is stopped gracefully (its writer drains the queue and flushes), then its
+# events are counted against the responses wrk and the checks received: fewer events than responses
+# means events were lost. A request still in flight when wrk stopped (at most its connections), or
+# one wrk gave up on (socket errors, timeouts), may have an event without a counted response, so
+# the events may exceed the responses by at most that much. The chain is verified as well.
+audit_status=0
+say() { echo "$*" | tee -a "$run_dir/audit.txt"; }
+for target in "${targets[@]}"; do
+    file=${AUDIT_FILE_OF[$target]:-}
+    [ -n "$file" ] || continue
+    pid=${PID_OF[$target]}
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 600); do
+        state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null || echo gone)
+        [ "$state" = Z ] || [ "$state" = gone ] && break
+        sleep 0.1
+    done
+    if [ "$state" != Z ] && [ "$state" != gone ]; then
+        say "audit $target: the gateway did not stop within 60 s; its events cannot be counted"
+        audit_status=1
+        continue
+    fi
+    wait "$pid" 2>/dev/null || true
+    read -r responses slack < <(awk -F'\t' -v t="$target" '$1 == t { n += $2; s += $3 + $4 } END { print n + 0, s + 0 }' "$run_dir/requests.tsv")
+    folder=$(dirname "$file")
+    events=$(cat "$folder"/*.jsonl | wc -l)
+    n_files=$(find "$folder" -maxdepth 1 -name '*.jsonl' | wc -l)
+    if verify=$(dotnet "$bin/gateway/gateway.dll" audit verify "$file" 2>&1); then verified="chain verifies"; else verified="CHAIN BROKEN: $(printf '%s\n' "$verify" | head -1)"; audit_status=1; fi
+    if [ "$events" -lt "$responses" ]; then
+        verdict="LOST $((responses - events)) event(s)"
+        audit_status=1
+    elif [ "$events" -gt $((responses + slack)) ]; then
+        verdict="$((events - responses)) more events than responses, above the $slack requests in flight or abandoned"
+        audit_status=1
+    else
+        verdict="none lost ($((events - responses)) requests in flight or abandoned when wrk stopped, of at most $slack)"
+    fi
+    say "audit $target: $events events in $n_files file(s), $responses responses received; $verdict; $verified"
+done
+
+echo "measured in $((SECONDS - started)) s; results in $run_dir (table.txt, table.md, results.tsv$([ -s "$run_dir/audit.txt" ] && echo ", audit.txt"))"
+exit "$audit_status"

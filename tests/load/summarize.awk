@@ -56,7 +56,7 @@ function row(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12) {
     if (format == "md") {
         printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12
     } else {
-        printf "%-22s %-12s %9s %7s %8s %8s %8s %8s %9s %8s %8s %7s\n", c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12
+        printf "%-22s %-16s %9s %7s %8s %8s %8s %8s %9s %8s %8s %7s\n", c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12
     }
 }
 

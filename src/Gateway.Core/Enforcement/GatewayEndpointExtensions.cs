@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Gateway.Policy;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,7 +31,7 @@ public static class GatewayEndpointExtensions
             }
 
             var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, reason);
-            return context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity: null, started);
+            return RefuseAsync(context, decision, started);
         });
 
     /// <summary>
@@ -54,10 +56,21 @@ public static class GatewayEndpointExtensions
                 var started = Stopwatch.GetTimestamp();
                 var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }
                     .Refuse(GatewayError.NoRoute, $"No route of the policy matches {context.Request.Method} {context.Request.Path}.");
-                return context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity: null, started);
+                return RefuseAsync(context, decision, started);
             })
             .WithOrder(int.MaxValue)
             .WithDisplayName("gateway no_route");
         return endpoints;
+    }
+
+    /// <summary>
+    /// A refusal made before the authorization step still gets its <c>gateway.authorize</c> span
+    /// (contract section 8: one per request), so that an analyst finds every decision by its
+    /// attributes and the audit event's <c>span_id</c> names that span, as for any other decision.
+    /// </summary>
+    private static async Task RefuseAsync(HttpContext context, AuthorizationDecision decision, long started)
+    {
+        using var activity = GatewayTelemetry.StartAuthorize();
+        await context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity, started);
     }
 }

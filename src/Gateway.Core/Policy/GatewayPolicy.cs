@@ -238,6 +238,9 @@ public sealed record AuditSettings
     public string? File { get; init; }
 
     public string? RedisStream { get; init; }
+
+    /// <summary>Size at which the file is rotated (<c>audit.max_file_bytes</c>); null for the sink's default, 64 MiB.</summary>
+    public int? MaxFileBytes { get; init; }
 }
 
 public sealed record TelemetrySettings

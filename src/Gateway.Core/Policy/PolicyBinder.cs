@@ -255,7 +255,7 @@ internal sealed partial class PolicyBinder
 
     private AuditSettings BindAudit()
     {
-        var audit = OpenSection("audit", ["file", "redis_stream"]);
+        var audit = OpenSection("audit", ["file", "redis_stream", "max_file_bytes"]);
         if (audit is null)
         {
             return new AuditSettings();
@@ -267,6 +267,7 @@ internal sealed partial class PolicyBinder
             // the same place however the gateway was started.
             File = audit.String("file") is { } file ? audit.File.ResolvePath(file) : null,
             RedisStream = audit.String("redis_stream"),
+            MaxFileBytes = audit.Int("max_file_bytes", minimum: 1),
         };
     }
 

@@ -15,6 +15,7 @@ internal static class GatewayCli
             ExplainCommand.Create(),
             TokenCommand.Create(),
             KeysCommand.Create(),
+            AuditCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -34,7 +34,8 @@ public sealed class TestGateway : IAsyncDisposable
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestGateway> StartAsync(TestIssuer issuer, UpstreamServer upstream, string? policy = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    // configure: a last say over the proxy's builder (GatewayStartOptions.Configure), for exporters and log capture.
+    public static async Task<TestGateway> StartAsync(TestIssuer issuer, UpstreamServer upstream, string? policy = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gateway-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -50,6 +51,7 @@ public sealed class TestGateway : IAsyncDisposable
             Settings = merged,
             PolicyPollInterval = TimeSpan.FromMilliseconds(100),
             Time = time ?? TimeProvider.System,
+            Configure = configure,
         });
         await app.StartAsync();
         return new TestGateway(app, directory, policyPath);

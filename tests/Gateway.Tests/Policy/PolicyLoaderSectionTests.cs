@@ -428,7 +428,26 @@ public sealed class PolicyLoaderSectionTests : IDisposable
 
         Assert.Equal(Path.Combine(_folder.Path, "audit", "decisions.jsonl"), policy.Audit.File);
         Assert.Equal("gateway:audit", policy.Audit.RedisStream);
+        Assert.Null(policy.Audit.MaxFileBytes);
         Assert.True(policy.Telemetry.RawSubject);
+    }
+
+    [Fact]
+    public void LoadFromText_AuditMaxFileBytes_IsReadAndMustBePositive()
+    {
+        var policy = PolicyAssert.Loaded(LoadWith("""
+            audit:
+              file: audit/decisions.jsonl
+              max_file_bytes: 1048576
+            """));
+        Assert.Equal(1048576, policy.Audit.MaxFileBytes);
+
+        var bad = LoadWith("""
+            audit:
+              file: audit/decisions.jsonl
+              max_file_bytes: 0
+            """);
+        PolicyAssert.SingleError(bad, 12, 19, "'max_file_bytes' in section 'audit' must be at least 1, found 0");
     }
 
     [Fact]
