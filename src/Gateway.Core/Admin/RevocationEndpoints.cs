@@ -19,7 +19,7 @@ internal static class RevocationEndpoints
         admin.MapGet("/revocations", ListAsync);
     }
 
-    private static async Task<IResult> AddAsync(HttpRequest request, IRevocationStore store, PolicyMonitor policies, TimeProvider time, AdminEvents events, CancellationToken cancellationToken)
+    private static async Task<IResult> AddAsync(HttpRequest request, IRevocationStore store, RevocationIndex index, PolicyMonitor policies, TimeProvider time, AdminEvents events, CancellationToken cancellationToken)
     {
         var body = await AdminJson.ReadAsync(request, MaxBodyBytes, cancellationToken);
         if (body.Problem is not null)
@@ -41,6 +41,13 @@ internal static class RevocationEndpoints
         catch (RevocationStoreUnavailableException ex)
         {
             return AdminEndpoints.AdminProblem(StatusCodes.Status503ServiceUnavailable, "policy_store_unavailable", ex.Message);
+        }
+
+        // The replica that answers 201 enforces the rule from that moment, without waiting for its own
+        // announcement to come back from the store; the others follow within milliseconds.
+        if (index.Add(rule))
+        {
+            Telemetry.GatewayTelemetry.RecordRevocationLag(time.GetUtcNow() - rule.CreatedAt);
         }
 
         await events.RevokedAsync(request.HttpContext, rule);

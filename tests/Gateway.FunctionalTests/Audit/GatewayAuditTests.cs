@@ -165,7 +165,7 @@ public sealed class GatewayAuditTests
         var text = await File.ReadAllTextAsync(folder.LiveFile);
         var keySha256 = SHA256.HashData(Encoding.UTF8.GetBytes(TestGateway.AdminKey));
         var admin = Assert.Single(AuditTrail.ReadEvents(folder.LiveFile), e => e.GetProperty("decision").GetString() == "admin");
-        Assert.Equal("revoke", admin.GetProperty("admin").GetProperty("action").GetString());
+        Assert.Equal("revocation.create", admin.GetProperty("admin").GetProperty("action").GetString());
         Assert.Equal("jti:" + jti, admin.GetProperty("admin").GetProperty("target").GetString());
 
         // The admin API's key id (docs/audit.md): 12 hex digits of SHA-256 over the key's SHA-256,
