@@ -116,12 +116,21 @@ public static class AdminEndpoints
         });
     }
 
-    internal static IResult AdminProblem(int status, string error, string detail) =>
-        Results.Json(
-            new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["trace_id"] = TraceId() },
+    /// <summary>The admin API's problem+json; <paramref name="reason"/> is the specific word under the code, when there is one.</summary>
+    internal static IResult AdminProblem(int status, string error, string detail, string? reason = null)
+    {
+        var body = new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["trace_id"] = TraceId() };
+        if (reason is not null)
+        {
+            body["reason"] = reason;
+        }
+
+        return Results.Json(
+            body,
             (JsonSerializerOptions?)null,
             "application/problem+json",
             status);
+    }
 
     /// <summary>The request's W3C trace id for a problem's <c>trace_id</c> (contract section 4: every refusal has one).</summary>
     internal static string TraceId() =>

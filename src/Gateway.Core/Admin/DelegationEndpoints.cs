@@ -251,11 +251,7 @@ internal static class DelegationEndpoints
     }
 
     private static IResult Problem(int status, string error, string detail, string? reason = null) =>
-        Results.Json(
-            new Dictionary<string, object?> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["reason"] = reason, ["trace_id"] = AdminEndpoints.TraceId() },
-            (JsonSerializerOptions?)null,
-            "application/problem+json",
-            status);
+        AdminEndpoints.AdminProblem(status, error, detail, reason);
 }
 
 /// <summary>
