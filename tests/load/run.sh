@@ -110,6 +110,7 @@ token_hours=$((expected / 3600 + 2))
 
 run_dir=${out:-$root/artifacts/load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run_dir"
+run_dir=$(cd "$run_dir" && pwd) # the policy names files by absolute path; --out may be relative
 bin=$root/artifacts/load/bin
 
 {
@@ -496,17 +497,45 @@ if awk -F'\t' 'NR > 1 && $10 + $11 > 0 { found = 1 } END { exit !found }' "$resu
 fi
 
 # --- Redis commands per allowed call ------------------------------------------------------------
+# Redis counts the commands a script runs in INFO commandstats too, so the commands the gateway sends
+# (round trips) are counted apart with MONITOR, which marks a script's commands "[0 lua]": a short
+# extra load (3 s, 8 connections, GET, one token) after the measurements, never during them.
 if [ ${#REDIS_PORT_OF[@]} -gt 0 ]; then
+    for target in "${!REDIS_PORT_OF[@]}"; do
+        monitor=$run_dir/$target-monitor.txt
+        redis-cli -p "${REDIS_PORT_OF[$target]}" MONITOR >"$monitor" 2>&1 &
+        monitor_pid=$!
+        PIDS+=("$monitor_pid")
+        sleep 0.5
+        run_wrk "$target" one GET 8 0 3 "$run_dir/wrk-monitor-$target.txt"
+        sleep 0.5
+        kill "$monitor_pid" 2>/dev/null || true
+        wait "$monitor_pid" 2>/dev/null || true
+        awk -v t="$target" -v w="$run_dir/wrk-monitor-$target.txt" '
+            BEGIN { while ((getline line < w) > 0) if (line ~ /^WRK_RESULT /) { split(line, f, /[ =]/); requests = f[3] } }
+            / \[[0-9]+ lua\] / { lua++; next }
+            / \[[0-9]+ [0-9a-fA-F.:\[\]]+\] / { client++; cmd = $4; gsub(/"/, "", cmd); by[toupper(cmd)]++ }
+            END {
+                list = ""; for (c in by) list = list sprintf("%s %d, ", c, by[c])
+                printf "%s\t%d\t%d\t%d\t%s\n", t, requests, client, lua, list }' "$monitor" >>"$run_dir/redis-monitor.tsv"
+    done
     {
         echo
-        echo "Redis commands per allowed call (INFO commandstats before and after each measurement, INFO left out;"
-        echo "allowed = wrk's 2xx responses; requests in flight when wrk stops add at most c/requests):"
+        echo "Redis commands per allowed call. From INFO commandstats before and after each measurement (INFO left out;"
+        echo "allowed = wrk's 2xx responses; requests in flight when wrk stops add at most c/requests); Redis counts the"
+        echo "commands run inside a script there too, so 'executed' includes the budget script's own commands:"
         echo
-        echo "| scenario | target | allowed calls | Redis commands | per call | EVALSHA per call |"
+        echo "| scenario | target | allowed calls | commands executed | executed per call | EVALSHA per call |"
         echo "| --- | --- | ---: | ---: | ---: | ---: |"
         awk -F'\t' 'NR > 1 { k = $1 "|" $2; if (!(k in n)) order[++m] = k; n[k] += $3 - $4; c[k] += $5; e[k] += $6 }
             END { for (i = 1; i <= m; i++) { k = order[i]; split(k, p, "|")
                 printf "| %s | %s | %d | %d | %.3f | %.3f |\n", p[1], p[2], n[k], c[k], c[k] / (n[k] ? n[k] : 1), e[k] / (n[k] ? n[k] : 1) } }' "$run_dir/redis.tsv"
+        echo
+        echo "Commands the gateway sent (round trips) per allowed call, from MONITOR during a 3 s GET load at c=8 after the measurements:"
+        echo
+        echo "| target | allowed calls | commands sent | per call | commands inside scripts | per call | sent, by command |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+        awk -F'\t' '{ n = $2 ? $2 : 1; printf "| %s | %d | %d | %.3f | %d | %.3f | %s |\n", $1, $2, $3, $3 / n, $4, $4 / n, $5 }' "$run_dir/redis-monitor.tsv"
     } | tee "$run_dir/redis.md"
 fi
 
