@@ -29,6 +29,7 @@ max_steal=1.0      # percent; a round with more steal is measured again
 steal_retries=2    # at most this many reruns of one round
 build=1
 out=""
+profile=0          # seconds of dotnet-trace per gateway after the warm-up (0 = none)
 
 usage() {
     cat <<'EOF'
@@ -47,6 +48,8 @@ usage: bash tests/load/run.sh [options]
   --think-ms N          mean think time of the paced load (default 10)
   --threads N           wrk threads (default 1)
   --no-build            reuse the last build in artifacts/load/bin
+  --profile S           after the warm-up, trace each gateway for S s under GET c=32 one-token
+                        (dotnet-trace, sampled thread time; installed with 'dotnet tool install -g')
   --out DIR             results folder (default artifacts/load/YYYYmmdd-HHMMSS)
 EOF
 }
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
         --think-ms) number "$1" "${2:-}"; think_ms=$2; shift ;;
         --threads) number "$1" "${2:-}"; threads=$2; shift ;;
         --no-build) build=0 ;;
+        --profile) number "$1" "${2:-}"; profile=$2; shift ;;
         --out) out=${2:?}; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
@@ -439,6 +443,27 @@ for target in "${targets[@]}"; do
         done
     done
 done
+
+# --- Profiles (optional): where a gateway's time goes, under the c=32 GET load, before measuring ----
+if [ "$profile" -gt 0 ]; then
+    trace_tool=$HOME/.dotnet/tools/dotnet-trace
+    if [ ! -x "$trace_tool" ]; then dotnet tool install -g dotnet-trace >/dev/null; fi
+    for target in "${targets[@]}"; do
+        [[ "$target" == gw-* ]] || continue
+        "$trace_tool" collect -p "${PID_OF[$target]}" --profile dotnet-sampled-thread-time \
+            --duration "00:00:00:$(printf '%02d' "$profile")" -o "$run_dir/$target.nettrace" >"$run_dir/$target-trace.log" 2>&1 &
+        trace_pid=$!
+        PIDS+=("$trace_pid")
+        sleep 2
+        run_wrk "$target" one GET 32 0 "$profile" "$run_dir/wrk-profile-$target.txt"
+        wait "$trace_pid" || true
+        for kind in exclusive inclusive; do
+            option=""; [ "$kind" = inclusive ] && option=--inclusive
+            "$trace_tool" report "$run_dir/$target.nettrace" topN -n 40 $option >"$run_dir/$target-top-$kind.txt" 2>&1 || true
+        done
+        echo "profile: $run_dir/$target-top-exclusive.txt, $target-top-inclusive.txt"
+    done
+fi
 
 started=$SECONDS
 for mix in "${mix_list[@]}"; do
