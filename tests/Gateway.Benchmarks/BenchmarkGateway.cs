@@ -29,6 +29,9 @@ public sealed class BenchmarkGateway : IDisposable
             algorithms: [ES256, EdDSA]
         tiers:
           low: { risk: 1 }
+        budgets:
+          steps: { default: 1000000000 }
+          risk: { limit: 1000000000, window: 24h, on_exceed: deny }
         upstreams:
           crm: { destinations: [ "http://127.0.0.1:9" ] }
         routes:
@@ -74,7 +77,9 @@ public sealed class BenchmarkGateway : IDisposable
     /// A token as an agent would carry it: read access to customers and their notes through
     /// wildcard resources, so the scope check does real pattern matching.
     /// </summary>
-    public string Mint(string algorithm = JwsAlgorithms.Es256)
+    /// <param name="algorithm">The issuer key's algorithm.</param>
+    /// <param name="maxSteps"><c>cap.max_steps</c>; huge by default, so that a benchmark loop charging budgets never runs out.</param>
+    public string Mint(string algorithm = JwsAlgorithms.Es256, int maxSteps = int.MaxValue)
     {
         var key = algorithm == JwsAlgorithms.EdDsa ? _eddsa : _es256;
         return new TokenMinter(key).Mint(new MintRequest
@@ -86,6 +91,7 @@ public sealed class BenchmarkGateway : IDisposable
             Actions = ["crm.customers:read", "crm.notes:read"],
             Resources = ["crm:customer/*", "crm:customer/*/note/*"],
             Ttl = TimeSpan.FromMinutes(50),
+            MaxSteps = maxSteps,
         });
     }
 

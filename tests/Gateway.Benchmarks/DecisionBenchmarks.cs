@@ -1,7 +1,9 @@
 using BenchmarkDotNet.Attributes;
+using Gateway.Budgets;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Benchmarks;
 
@@ -15,6 +17,7 @@ public class DecisionBenchmarks
 {
     private BenchmarkGateway _gateway = null!;
     private AuthorizationEvaluator _evaluator = null!;
+    private AuthorizationEvaluator _charging = null!;
     private CompiledRoute _customerRoute = null!;
     private CompiledRoute _noteRoute = null!;
     private DefaultHttpContext _customerRequest = null!;
@@ -24,9 +27,12 @@ public class DecisionBenchmarks
     public void Setup()
     {
         _gateway = new BenchmarkGateway();
-        // Checks 1-8; budgets are measured against their stores (docs/budgets.md), not here, because a
-        // benchmark loop would exhaust any real step budget within its first iterations.
+        // Checks 1-8 alone, and checks 1-11 with the in-memory budget store (the embedded default): the token
+        // carries cap.max_steps = int.MaxValue and the policy a risk limit of 10^9, so a benchmark loop
+        // never exhausts them (the Redis store's round trip is measured by the load harness).
         _evaluator = new AuthorizationEvaluator(TimeProvider.System, budgets: null);
+        var store = new InMemoryBudgetStore(timeProvider: TimeProvider.System);
+        _charging = new AuthorizationEvaluator(TimeProvider.System, new BudgetCharger(store, store, NullLogger<BudgetCharger>.Instance));
         var token = _gateway.Mint();
         _customerRoute = _gateway.Snapshot.Routes[BenchmarkGateway.CustomerRoute];
         _noteRoute = _gateway.Snapshot.Routes[BenchmarkGateway.NoteRoute];
@@ -34,9 +40,9 @@ public class DecisionBenchmarks
         _noteRequest = BenchmarkGateway.Request("/crm/customers/42/notes/7", token, ("customerId", "42"), ("noteId", "7"));
 
         // The first call validates the signature and fills the cache; every measured call is a hit.
-        foreach (var (request, route) in new[] { (_customerRequest, _customerRoute), (_noteRequest, _noteRoute) })
+        foreach (var (request, route, evaluator) in new[] { (_customerRequest, _customerRoute, _evaluator), (_noteRequest, _noteRoute, _evaluator), (_customerRequest, _customerRoute, _charging) })
         {
-            var decision = Evaluate(request, route);
+            var decision = Evaluate(request, route, evaluator);
             if (!decision.IsAllowed)
             {
                 throw new InvalidOperationException($"The benchmark request was refused: {decision.ErrorCode} {decision.Detail}");
@@ -55,10 +61,16 @@ public class DecisionBenchmarks
     [Benchmark]
     public AuthorizationDecision CachedToken_TwoPlaceholders() => Evaluate(_noteRequest, _noteRoute);
 
-    private AuthorizationDecision Evaluate(HttpContext context, CompiledRoute route)
+    /// <summary>Checks 1-11: the one-placeholder decision plus the step and risk charge in the in-memory store.</summary>
+    [Benchmark]
+    public AuthorizationDecision CachedToken_OnePlaceholder_WithBudgetCharge() => Evaluate(_customerRequest, _customerRoute, _charging);
+
+    private AuthorizationDecision Evaluate(HttpContext context, CompiledRoute route) => Evaluate(context, route, _evaluator);
+
+    private static AuthorizationDecision Evaluate(HttpContext context, CompiledRoute route, AuthorizationEvaluator evaluator)
     {
-        // A cached token completes synchronously; the await path is only for a cache miss.
-        var pending = _evaluator.EvaluateAsync(context, route);
+        // A cached token and the in-memory store complete synchronously; the await path is only for a cache miss.
+        var pending = evaluator.EvaluateAsync(context, route);
         return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
     }
 }

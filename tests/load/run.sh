@@ -29,6 +29,7 @@ max_steal=1.0      # percent; a round with more steal is measured again
 steal_retries=2    # at most this many reruns of one round
 build=1
 out=""
+profile=0          # seconds of dotnet-trace per gateway after the warm-up (0 = none)
 
 usage() {
     cat <<'EOF'
@@ -38,7 +39,7 @@ usage: bash tests/load/run.sh [options]
   --configs LIST        gateway configurations from tests/load/configs/ (default memory; none = no gateway)
   --mixes LIST          one,pool (default both)
   --methods LIST        GET,POST (default both)
-  --loads LIST          c1,c32,paced (default all)
+  --loads LIST          c1,c32,paced (default all); any cN is N connections, closed loop (c8, c128, ...)
   --warmup S            warm-up seconds per target (default 20)
   --rounds N            rounds per scenario (default 5)
   --seconds S           seconds per measurement (default 10)
@@ -47,6 +48,8 @@ usage: bash tests/load/run.sh [options]
   --think-ms N          mean think time of the paced load (default 10)
   --threads N           wrk threads (default 1)
   --no-build            reuse the last build in artifacts/load/bin
+  --profile S           after the warm-up, trace each gateway for S s under GET c=32 one-token
+                        (dotnet-trace, sampled thread time; installed with 'dotnet tool install -g')
   --out DIR             results folder (default artifacts/load/YYYYmmdd-HHMMSS)
 EOF
 }
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
         --think-ms) number "$1" "${2:-}"; think_ms=$2; shift ;;
         --threads) number "$1" "${2:-}"; threads=$2; shift ;;
         --no-build) build=0 ;;
+        --profile) number "$1" "${2:-}"; profile=$2; shift ;;
         --out) out=${2:?}; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
@@ -83,22 +87,17 @@ config_list=()
 if [ "$configs" != none ]; then IFS=, read -r -a config_list <<<"$configs"; fi
 for m in "${mix_list[@]}"; do [[ "$m" =~ ^(one|pool)$ ]] || { echo "unknown mix: $m" >&2; exit 2; }; done
 for m in "${method_list[@]}"; do [[ "$m" =~ ^(GET|POST)$ ]] || { echo "unknown method: $m" >&2; exit 2; }; done
-for l in "${load_list[@]}"; do [[ "$l" =~ ^(c1|c32|paced)$ ]] || { echo "unknown load: $l" >&2; exit 2; }; done
+for l in "${load_list[@]}"; do [[ "$l" =~ ^(c[1-9][0-9]*|paced)$ ]] || { echo "unknown load: $l" >&2; exit 2; }; done
 for c in "${config_list[@]}"; do [ -f "$here/configs/$c.sh" ] || { echo "no configuration $here/configs/$c.sh" >&2; exit 2; }; done
 [ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] || { echo "--rounds and --seconds must be at least 1" >&2; exit 2; }
 
 # --- Tools ------------------------------------------------------------------------------------
-# need_command COMMAND PACKAGE: installs the Debian package when the command is missing (also
-# usable from configuration files, e.g. for redis-server).
-need_command() {
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "Installing $2 (Debian package)"
-    local sudo=
-    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "Installing wrk (Debian package)"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
-}
-need_command wrk wrk
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+fi
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet is required (see global.json)" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -115,7 +114,7 @@ token_hours=$((expected / 3600 + 2))
 
 run_dir=${out:-$root/artifacts/load/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run_dir"
-: >"$run_dir/requests.tsv" # target, responses, connections, socket errors: one line per wrk run or check request
+run_dir=$(cd "$run_dir" && pwd) # the policy names files by absolute path; --out may be relative
 bin=$root/artifacts/load/bin
 
 {
@@ -133,7 +132,11 @@ if awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
 fi
 
 # --- Processes: started here, from this shell (no setsid), stopped by PID on exit -------------
-declare -A PID_OF=() PORT_OF=() LOG_OF=() DESCRIPTION_OF=() AUDIT_FILE_OF=()
+declare -A PID_OF=() PORT_OF=() LOG_OF=() DESCRIPTION_OF=()
+# Per target: a Redis to count commands on, an audit folder to count events in, requests sent
+# (warm-up and checks included) and the connections of every wrk run (requests in flight when wrk
+# stops are answered, and audited, but not counted by wrk).
+declare -A REDIS_PORT_OF=() AUDIT_DIR_OF=() ADMIN_PORT_OF=() SENT_OF=() INFLIGHT_OF=()
 PIDS=()
 WRK_PID=""
 
@@ -192,25 +195,6 @@ wait_for_port() {
     exit 1
 }
 
-# Usable from configuration files: start_redis RUN_DIR NAME starts a redis-server of its own (no
-# persistence, loopback, a free port) and points the gateway's store at it (Gateway__Store__Redis).
-start_redis() {
-    local port
-    need_command redis-server redis-server
-    port=$(free_port)
-    start_process "redis-$2" "$1/redis-$2.log" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
-    wait_for_port "$port" "redis-$2"
-    GATEWAY_ENV+=("Gateway__Store__Redis=127.0.0.1:$port")
-}
-
-# Usable from configuration files: audit_file RUN_DIR NAME turns audit.file on (default fsync,
-# every batch) in a folder of its own. After the run the gateway is stopped gracefully and its
-# events are counted against the requests sent to it, and the chain verified.
-audit_file() {
-    AUDIT_FILE="$1/audit-$2/decisions.jsonl"
-    POLICY_SECTIONS+=$'\naudit:\n  file: '"\"$AUDIT_FILE\""
-}
-
 # --- Build ------------------------------------------------------------------------------------
 if [ "$build" = 1 ]; then
     echo "building (Release) ..."
@@ -234,7 +218,7 @@ key=$run_dir/keys/load-es256-private.jwk
 jwks=$run_dir/keys/load-es256.jwks.json
 dotnet "$bin/gateway/gateway.dll" token mint --key "$key" --iss "$issuer" --aud "$audience" \
     --sub user:load --agent agent:load --action bench.items:read --action bench.items:update \
-    --resource "$resource" --ttl "${token_hours}h" >"$run_dir/tokens-one.txt"
+    --resource "$resource" --ttl "${token_hours}h" --max-steps 1000000000 >"$run_dir/tokens-one.txt"
 if [[ " ${mix_list[*]} " == *" pool "* ]]; then
     dotnet "$bin/TokenPool/token-pool.dll" "$key" "$issuer" "$audience" "$actions" "$resource" \
         $((token_hours * 3600)) "$pool" "$run_dir/tokens-pool.txt"
@@ -250,7 +234,18 @@ start_process upstream "$run_dir/upstream.log" env "${common_env[@]}" dotnet "$b
 wait_for_port "$port" upstream
 upstream_url=http://127.0.0.1:${PORT_OF[upstream]}
 
-write_policy() { # FILE SETTINGS SECTIONS
+# Usable from configuration files: COUNT routes that the load never hits, numbered from START, as
+# policy text (distinct literal prefixes, a route value and a resource template, like real routes).
+filler_routes() { # COUNT START
+    awk -v n="$1" -v s="$2" 'BEGIN {
+        for (i = s; i < s + n; i++) {
+            printf "  - id: filler-%d\n    match: { methods: [GET], path: \"/svc%d/items/{id}\" }\n", i, i
+            printf "    upstream: bench\n    action: bench.items:read\n    resource: \"bench:item/{id}\"\n    tier: low\n"
+        }
+    }'
+}
+
+write_policy() { # FILE SETTINGS SECTIONS ROUTES_BEFORE ROUTES_AFTER
     cat >"$1" <<EOF
 # Generated by tests/load/run.sh: two routes like the bare proxy's one, budgets too large to run out.
 gateway:
@@ -269,6 +264,7 @@ budgets:
 upstreams:
   bench: { destinations: [ "$upstream_url" ] }
 routes:
+$4
   - id: bench-read
     match: { methods: [GET], path: "/bench/items/{id}" }
     upstream: bench
@@ -281,6 +277,7 @@ routes:
     action: bench.items:update
     resource: "bench:item/{id}"
     tier: low
+$5
 $3
 EOF
 }
@@ -296,22 +293,30 @@ for target in "${targets[@]}"; do
             ;;
         gw-*)
             name=${target#gw-}
-            DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" AUDIT_FILE=""
+            DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" ROUTES_BEFORE="" ROUTES_AFTER=""
+            REDIS_PORT="" AUDIT_DIR=""
             GATEWAY_ENV=()
-            unset -f prepare_config
+            unset -f prepare_config after_start
             # shellcheck source=configs/memory.sh
             source "$here/configs/$name.sh"
             if declare -F prepare_config >/dev/null; then prepare_config "$run_dir"; fi
             DESCRIPTION_OF[$target]="gateway: ${DESCRIPTION:-$name}"
-            [ -n "$AUDIT_FILE" ] && AUDIT_FILE_OF[$target]=$AUDIT_FILE
             policy=$run_dir/$target.yaml
-            write_policy "$policy" "$GATEWAY_SETTINGS" "$POLICY_SECTIONS"
+            write_policy "$policy" "$GATEWAY_SETTINGS" "$POLICY_SECTIONS" "$ROUTES_BEFORE" "$ROUTES_AFTER"
+            ADMIN_PORT_OF[$target]=$(free_port)
+            [ -n "$REDIS_PORT" ] && REDIS_PORT_OF[$target]=$REDIS_PORT
+            [ -n "$AUDIT_DIR" ] && AUDIT_DIR_OF[$target]=$AUDIT_DIR
             start_process "$target" "$run_dir/$target.log" env "${common_env[@]}" "${GATEWAY_ENV[@]}" \
                 dotnet "$bin/gateway/gateway.dll" serve --config "$policy" \
-                --urls "http://127.0.0.1:$port" --admin-urls "http://127.0.0.1:$(free_port)"
+                --urls "http://127.0.0.1:$port" --admin-urls "http://127.0.0.1:${ADMIN_PORT_OF[$target]}"
             ;;
     esac
     wait_for_port "$port" "$target"
+    SENT_OF[$target]=0 INFLIGHT_OF[$target]=0
+    if [[ "$target" == gw-* ]] && declare -F after_start >/dev/null; then
+        wait_for_port "${ADMIN_PORT_OF[$target]}" "$target"
+        after_start "$run_dir" "$target"
+    fi
 done
 
 post_body=$(printf '{"data":"%s"}' "$(head -c $((body_bytes - 11)) /dev/zero | tr '\0' x)")
@@ -334,7 +339,6 @@ echo "checking: every target answers 200 to the same GET and 1 KiB POST ..."
 for target in "${targets[@]}"; do
     for method in "${method_list[@]}"; do
         response=$(http_head "${PORT_OF[$target]}" "$method")
-        printf '%s\t1\t0\t0\n' "$target" >>"$run_dir/requests.tsv"
         status=$(printf '%s\n' "$response" | head -1 | cut -d' ' -f2)
         if [ "$status" != 200 ]; then
             echo "$target answered $method with '${status:-nothing}', not 200; its log: ${LOG_OF[$target]}" >&2
@@ -346,6 +350,7 @@ for target in "${targets[@]}"; do
             printf '%s\n' "$response" >&2
             exit 1
         fi
+        SENT_OF[$target]=$((SENT_OF[$target] + 1))
     done
 done
 
@@ -356,11 +361,11 @@ proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 # busy steal total, in ticks, all CPUs
 box_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
-connections_of() { case "$1" in c1) echo 1 ;; c32) echo 32 ;; paced) echo "$paced_connections" ;; esac; }
+connections_of() { case "$1" in paced) echo "$paced_connections" ;; *) echo "${1#c}" ;; esac; }
 think_of() { if [ "$1" = paced ]; then echo "$think_ms"; else echo 0; fi; }
 scenario_name() { # MIX METHOD LOAD
     local load=$3 mix=$1
-    case "$load" in c1) load=c=1 ;; c32) load=c=32 ;; esac
+    case "$load" in c*) load=c=${load#c} ;; esac
     case "$mix" in one) mix=one-token ;; pool) mix=token-pool ;; esac
     echo "$2 $load $mix"
 }
@@ -379,20 +384,36 @@ run_wrk() { # TARGET MIX METHOD CONNECTIONS THINK_MS SECONDS OUTPUT
     fi
     WRK_PID=""
     grep -q '^WRK_RESULT ' "$7" || { echo "wrk printed no result:" >&2; cat "$7" >&2; exit 1; }
-    # target, responses, connections, socket errors: what the audit count is checked against.
-    awk -v target="$1" -v c="$4" '/^WRK_RESULT / {
-        for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
-        printf "%s\t%d\t%d\t%d\n", target, r["requests"], c, r["connect"] + r["read"] + r["write"] + r["timeout"] }' "$7" >>"$run_dir/requests.tsv"
+    SENT_OF[$1]=$((SENT_OF[$1] + $(sed -n 's/^WRK_RESULT requests=\([0-9]*\).*/\1/p' "$7")))
+    INFLIGHT_OF[$1]=$((INFLIGHT_OF[$1] + $4))
+}
+
+# Redis commands executed so far (INFO itself left out), then EVALSHA alone: "TOTAL EVALSHA".
+redis_calls() { # PORT
+    redis-cli -p "$1" INFO commandstats | tr -d '\r' | awk -F'[:=,]' '
+        /^cmdstat_/ && $1 != "cmdstat_info" { total += $3; if ($1 == "cmdstat_evalsha") evalsha += $3 }
+        END { printf "%d %d\n", total, evalsha }'
 }
 
 # Appends one line to $round_file: target rps p50_us p99_us cpu_us box_us steal_pct non2xx sockerr requests.
 # Runs in this shell (not in $(...)), so that a failure stops the run and a signal stops wrk.
 measure() { # TARGET MIX METHOD LOAD
-    local target=$1 pid=${PID_OF[$1]} p0 p1 b0 b1 output=$run_dir/wrk-last.txt
+    local target=$1 pid=${PID_OF[$1]} p0 p1 b0 b1 output=$run_dir/wrk-last.txt r0="" r1=""
     kill -0 "$pid" 2>/dev/null || { echo "$target (pid $pid) is gone; its log: ${LOG_OF[$target]}" >&2; exit 1; }
+    [ -n "${REDIS_PORT_OF[$target]:-}" ] && r0=$(redis_calls "${REDIS_PORT_OF[$target]}")
     p0=$(proc_ticks "$pid"); b0=$(box_ticks)
     run_wrk "$target" "$2" "$3" "$(connections_of "$4")" "$(think_of "$4")" "$seconds" "$output"
     p1=$(proc_ticks "$pid"); b1=$(box_ticks)
+    if [ -n "$r0" ]; then
+        r1=$(redis_calls "${REDIS_PORT_OF[$target]}")
+        redis-cli -p "${REDIS_PORT_OF[$target]}" INFO commandstats | tr -d '\r' >"$run_dir/$target-commandstats.txt"
+        awk -v s="$(scenario_name "$2" "$3" "$4")" -v t="$target" -v r0="$r0" -v r1="$r1" '
+            /^WRK_RESULT / {
+                for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+                split(r0, a, " "); split(r1, b, " ")
+                printf "%s\t%s\t%d\t%d\t%d\t%d\n", s, t, r["requests"], r["non2xx"], b[1] - a[1], b[2] - a[2]
+            }' "$output" >>"$run_dir/redis.tsv"
+    fi
     awk -v target="$target" -v p0="$p0" -v p1="$p1" -v b0="$b0" -v b1="$b1" -v hz="$hz" '
         /^WRK_RESULT / {
             for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
@@ -408,6 +429,7 @@ measure() { # TARGET MIX METHOD LOAD
 }
 
 results=$run_dir/results.tsv
+printf 'scenario\ttarget\trequests\tnon2xx\tredis_calls\tevalsha\n' >"$run_dir/redis.tsv"
 round_file=$run_dir/round.tsv
 printf 'scenario\tround\ttarget\trps\tp50_us\tp99_us\tcpu_us\tbox_us\tsteal_pct\tnon2xx\tsockerr\trequests\n' >"$results"
 printf 'scenario\tround\tattempt\ttarget\trps\tp50_us\tp99_us\tcpu_us\tbox_us\tsteal_pct\tnon2xx\tsockerr\trequests\n' >"$run_dir/rerun.tsv"
@@ -421,6 +443,27 @@ for target in "${targets[@]}"; do
         done
     done
 done
+
+# --- Profiles (optional): where a gateway's time goes, under the c=32 GET load, before measuring ----
+if [ "$profile" -gt 0 ]; then
+    trace_tool=$HOME/.dotnet/tools/dotnet-trace
+    if [ ! -x "$trace_tool" ]; then dotnet tool install -g dotnet-trace >/dev/null; fi
+    for target in "${targets[@]}"; do
+        [[ "$target" == gw-* ]] || continue
+        "$trace_tool" collect -p "${PID_OF[$target]}" --profile dotnet-sampled-thread-time \
+            --duration "00:00:00:$(printf '%02d' "$profile")" -o "$run_dir/$target.nettrace" >"$run_dir/$target-trace.log" 2>&1 &
+        trace_pid=$!
+        PIDS+=("$trace_pid")
+        sleep 2
+        run_wrk "$target" one GET 32 0 "$profile" "$run_dir/wrk-profile-$target.txt"
+        wait "$trace_pid" || true
+        for kind in exclusive inclusive; do
+            option=""; [ "$kind" = inclusive ] && option=--inclusive
+            "$trace_tool" report "$run_dir/$target.nettrace" topN -n 40 $option >"$run_dir/$target-top-$kind.txt" 2>&1 || true
+        done
+        echo "profile: $run_dir/$target-top-exclusive.txt, $target-top-inclusive.txt"
+    done
+fi
 
 started=$SECONDS
 for mix in "${mix_list[@]}"; do
@@ -478,63 +521,68 @@ if awk -F'\t' 'NR > 1 && $10 + $11 > 0 { found = 1 } END { exit !found }' "$resu
     echo "warning: some requests failed or were refused (errors column); those rows do not measure the forwarding path" >&2
 fi
 
-# --- Audit on vs off: each X-audit configuration against X, in the same rounds ------------------
-for target in "${targets[@]}"; do
-    off=${target%-audit}
-    [ "$off" != "$target" ] && [ -n "${PORT_OF[$off]:-}" ] || continue
-    {
-        echo
-        echo "audit on vs off: $target against $off, per round, then the median (ratio below 0.90: audit costs more than 10% of throughput)"
-        awk -F'\t' -v a="$off" -v b="$target" 'NR == 1 || $3 == a || $3 == b' "$results" | awk -v base="$off" -f "$here/summarize.awk"
-    } | tee -a "$run_dir/table.txt"
-    {
-        echo
-        echo "Audit on vs off: \`$target\` against \`$off\`"
-        echo
-        awk -F'\t' -v a="$off" -v b="$target" 'NR == 1 || $3 == a || $3 == b' "$results" | awk -v base="$off" -v format=md -f "$here/summarize.awk"
-    } >>"$run_dir/table.md"
-done
-
-# --- Audit: no event lost -------------------------------------------------------------------------
-# Each audited gateway is stopped gracefully (its writer drains the queue and flushes), then its
-# events are counted against the responses wrk and the checks received: fewer events than responses
-# means events were lost. A request still in flight when wrk stopped (at most its connections), or
-# one wrk gave up on (socket errors, timeouts), may have an event without a counted response, so
-# the events may exceed the responses by at most that much. The chain is verified as well.
-audit_status=0
-say() { echo "$*" | tee -a "$run_dir/audit.txt"; }
-for target in "${targets[@]}"; do
-    file=${AUDIT_FILE_OF[$target]:-}
-    [ -n "$file" ] || continue
-    pid=${PID_OF[$target]}
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 600); do
-        state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null || echo gone)
-        [ "$state" = Z ] || [ "$state" = gone ] && break
-        sleep 0.1
+# --- Redis commands per allowed call ------------------------------------------------------------
+# Redis counts the commands a script runs in INFO commandstats too, so the commands the gateway sends
+# (round trips) are counted apart with MONITOR, which marks a script's commands "[0 lua]": a short
+# extra load (3 s, 8 connections, GET, one token) after the measurements, never during them.
+if [ ${#REDIS_PORT_OF[@]} -gt 0 ]; then
+    for target in "${!REDIS_PORT_OF[@]}"; do
+        monitor=$run_dir/$target-monitor.txt
+        redis-cli -p "${REDIS_PORT_OF[$target]}" MONITOR >"$monitor" 2>&1 &
+        monitor_pid=$!
+        PIDS+=("$monitor_pid")
+        sleep 0.5
+        run_wrk "$target" one GET 8 0 3 "$run_dir/wrk-monitor-$target.txt"
+        sleep 0.5
+        kill "$monitor_pid" 2>/dev/null || true
+        wait "$monitor_pid" 2>/dev/null || true
+        awk -v t="$target" -v w="$run_dir/wrk-monitor-$target.txt" '
+            BEGIN { while ((getline line < w) > 0) if (line ~ /^WRK_RESULT /) { split(line, f, /[ =]/); requests = f[3] } }
+            / \[[0-9]+ lua\] / { lua++; next }
+            / \[[0-9]+ [0-9a-fA-F.:\[\]]+\] / { client++; cmd = $4; gsub(/"/, "", cmd); by[toupper(cmd)]++ }
+            END {
+                list = ""; for (c in by) list = list sprintf("%s %d, ", c, by[c])
+                printf "%s\t%d\t%d\t%d\t%s\n", t, requests, client, lua, list }' "$monitor" >>"$run_dir/redis-monitor.tsv"
     done
-    if [ "$state" != Z ] && [ "$state" != gone ]; then
-        say "audit $target: the gateway did not stop within 60 s; its events cannot be counted"
-        audit_status=1
-        continue
-    fi
-    wait "$pid" 2>/dev/null || true
-    read -r responses slack < <(awk -F'\t' -v t="$target" '$1 == t { n += $2; s += $3 + $4 } END { print n + 0, s + 0 }' "$run_dir/requests.tsv")
-    folder=$(dirname "$file")
-    events=$(cat "$folder"/*.jsonl | wc -l)
-    n_files=$(find "$folder" -maxdepth 1 -name '*.jsonl' | wc -l)
-    if verify=$(dotnet "$bin/gateway/gateway.dll" audit verify "$file" 2>&1); then verified="chain verifies"; else verified="CHAIN BROKEN: $(printf '%s\n' "$verify" | head -1)"; audit_status=1; fi
-    if [ "$events" -lt "$responses" ]; then
-        verdict="LOST $((responses - events)) event(s)"
-        audit_status=1
-    elif [ "$events" -gt $((responses + slack)) ]; then
-        verdict="$((events - responses)) more events than responses, above the $slack requests in flight or abandoned"
-        audit_status=1
-    else
-        verdict="none lost ($((events - responses)) requests in flight or abandoned when wrk stopped, of at most $slack)"
-    fi
-    say "audit $target: $events events in $n_files file(s), $responses responses received; $verdict; $verified"
-done
+    {
+        echo
+        echo "Redis commands per allowed call. From INFO commandstats before and after each measurement (INFO left out;"
+        echo "allowed = wrk's 2xx responses; requests in flight when wrk stops add at most c/requests); Redis counts the"
+        echo "commands run inside a script there too, so 'executed' includes the budget script's own commands:"
+        echo
+        echo "| scenario | target | allowed calls | commands executed | executed per call | EVALSHA per call |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: |"
+        awk -F'\t' 'NR > 1 { k = $1 "|" $2; if (!(k in n)) order[++m] = k; n[k] += $3 - $4; c[k] += $5; e[k] += $6 }
+            END { for (i = 1; i <= m; i++) { k = order[i]; split(k, p, "|")
+                printf "| %s | %s | %d | %d | %.3f | %.3f |\n", p[1], p[2], n[k], c[k], c[k] / (n[k] ? n[k] : 1), e[k] / (n[k] ? n[k] : 1) } }' "$run_dir/redis.tsv"
+        echo
+        echo "Commands the gateway sent (round trips) per allowed call, from MONITOR during a 3 s GET load at c=8 after the measurements:"
+        echo
+        echo "| target | allowed calls | commands sent | per call | commands inside scripts | per call | sent, by command |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+        awk -F'\t' '{ n = $2 ? $2 : 1; printf "| %s | %d | %d | %.3f | %d | %.3f | %s |\n", $1, $2, $3, $3 / n, $4, $4 / n, $5 }' "$run_dir/redis-monitor.tsv"
+    } | tee "$run_dir/redis.md"
+fi
 
-echo "measured in $((SECONDS - started)) s; results in $run_dir (table.txt, table.md, results.tsv$([ -s "$run_dir/audit.txt" ] && echo ", audit.txt"))"
-exit "$audit_status"
+# --- Audit events against requests sent -----------------------------------------------------------
+# The gateway is stopped gracefully first (SIGTERM: the listeners drain, then the audit writer).
+if [ ${#AUDIT_DIR_OF[@]} -gt 0 ]; then
+    {
+        echo
+        echo "Audit events against requests sent (gateway stopped with SIGTERM first, so the writer drained):"
+        echo
+        echo "| target | requests sent (wrk + checks) | audit lines | lines - sent | in flight at most | lost |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    } | tee "$run_dir/audit.md"
+    for target in "${!AUDIT_DIR_OF[@]}"; do
+        pid=${PID_OF[$target]}
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        lines=$(cat "${AUDIT_DIR_OF[$target]}"/*.jsonl* 2>/dev/null | grep -c '"route":"bench-' || true)
+        sent=${SENT_OF[$target]}
+        awk -v t="$target" -v s="$sent" -v l="$lines" -v f="${INFLIGHT_OF[$target]}" 'BEGIN {
+            lost = (l < s) ? s - l : 0
+            printf "| %s | %d | %d | %+d | %d | %d |\n", t, s, l, l - s, f, lost }' | tee -a "$run_dir/audit.md"
+    done
+fi
+echo "measured in $((SECONDS - started)) s; results in $run_dir (table.txt, table.md, results.tsv)"

@@ -110,7 +110,7 @@ public sealed class AuthorizationEvaluator
         }
 
         // 4. Sender constraint: a DPoP proof by the token's key (RFC 9449), its client certificate (RFC 8705).
-        if (await _senderConstraints.CheckAsync(context, decision, route, token, credential.Token, credential.IsDpop) is { } refused)
+        if (await _senderConstraints.CheckAsync(context, decision, route, token, credential.TokenCharacters, credential.IsDpop) is { } refused)
         {
             return refused;
         }
@@ -273,8 +273,10 @@ public sealed class AuthorizationEvaluator
         return new Credential(token, dpop);
     }
 
+    /// <summary>The token as a slice of the header (never copied on the hot path) and its scheme.</summary>
     internal readonly record struct Credential(ReadOnlyMemory<char> TokenCharacters, bool IsDpop)
     {
+        /// <summary>A copy of the token; for tests and diagnostics, never on the request path.</summary>
         public string Token => TokenCharacters.ToString();
     }
 }

@@ -65,15 +65,14 @@ public sealed partial class SenderConstraintCheck
     /// <param name="decision">The decision being made.</param>
     /// <param name="route">The matched route (its policy's <c>gateway.dpop</c> and <c>sender_constraint</c>).</param>
     /// <param name="token">The validated token.</param>
-    /// <param name="accessToken">The token as sent (for the proof's <c>ath</c>).</param>
+    /// <param name="accessToken">The token as sent (for the proof's <c>ath</c>); a slice of the header, copied only for a DPoP proof.</param>
     /// <param name="dpopScheme">True when it was sent as <c>Authorization: DPoP</c>.</param>
-    public ValueTask<AuthorizationDecision?> CheckAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, CapabilityToken token, string accessToken, bool dpopScheme)
+    public ValueTask<AuthorizationDecision?> CheckAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, CapabilityToken token, ReadOnlyMemory<char> accessToken, bool dpopScheme)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(decision);
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(token);
-        ArgumentNullException.ThrowIfNull(accessToken);
 
         var gateway = route.Snapshot.Policy.Gateway;
 
@@ -114,7 +113,7 @@ public sealed partial class SenderConstraintCheck
         var validator = ValidatorFor(settings);
         var request = context.Request;
         var result = validator.Validate(new DpopProofRequest(
-            request.Headers[GatewayHeaders.DPoP], request.Method, DpopUri.ForRequest(request, settings.PublicBaseUrl), accessToken, jkt));
+            request.Headers[GatewayHeaders.DPoP], request.Method, DpopUri.ForRequest(request, settings.PublicBaseUrl), accessToken.ToString(), jkt));
         if (settings.RequireNonce)
         {
             // A fresh nonce on every answer, so a client always holds one that is still good for its next proof.

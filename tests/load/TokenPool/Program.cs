@@ -22,6 +22,8 @@ var request = new MintRequest
     Actions = args[3].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
     Resources = [args[4]],
     Ttl = TimeSpan.FromSeconds(int.Parse(args[5], CultureInfo.InvariantCulture)),
+    // Budgets must never refuse a load run (the policy's limits are as large).
+    MaxSteps = 1_000_000_000,
 };
 var count = int.Parse(args[6], CultureInfo.InvariantCulture);
 

@@ -1,9 +1,13 @@
-# Gateway configuration "memory-audit": "memory" with the audit trail on (audit.file, fsync after
-# every batch, the default), so that a run with --configs memory,memory-audit measures what
-# auditing costs, side by side. After the run the gateway is stopped gracefully, its events are
-# counted against the responses sent (none may be lost) and the chain is verified.
-DESCRIPTION="memory store, token cache on, audit file on (fsync every batch)"
+# Gateway configuration "memory-audit": the memory store with the audit file sink on (audit.file), to
+# measure audit on against off (configs/memory.sh) side by side. run.sh counts the audit lines of the
+# load's routes against the requests it sent, after stopping this gateway gracefully (the writer drains).
+DESCRIPTION="memory store, token cache on, audit file on"
 GATEWAY_SETTINGS="store: memory"
 POLICY_SECTIONS=""
 GATEWAY_ENV=()
-prepare_config() { audit_file "$1" memory-audit; }
+prepare_config() {
+    AUDIT_DIR=$1/audit-memory
+    mkdir -p "$AUDIT_DIR"
+    POLICY_SECTIONS="audit:
+  file: $AUDIT_DIR/decisions.jsonl"
+}

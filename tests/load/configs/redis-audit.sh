@@ -1,8 +1,18 @@
-# Gateway configuration "redis-audit": "redis" with the audit trail on (audit.file, fsync after every
-# batch), so that --configs redis,redis-audit measures what auditing costs with the Redis store.
-# Its own redis-server, separate from "redis"'s. Events are counted and the chain verified after the run.
-DESCRIPTION="Redis store (own redis-server, no persistence), token cache on, audit file on (fsync every batch)"
+# Gateway configuration "redis-audit": configs/redis.sh with the audit file sink on (audit.file).
+DESCRIPTION="Redis store (local redis-server, no persistence), token cache on, audit file on"
 GATEWAY_SETTINGS="store: redis"
 POLICY_SECTIONS=""
 GATEWAY_ENV=()
-prepare_config() { start_redis "$1" redis-audit; audit_file "$1" redis-audit; }
+prepare_config() {
+    local port
+    port=$(free_port)
+    start_process "redis-$port" "$1/redis-$port.log" \
+        redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --protected-mode yes
+    wait_for_port "$port" "redis-$port"
+    REDIS_PORT=$port
+    GATEWAY_ENV=("Gateway__Store__Redis=127.0.0.1:$port")
+    AUDIT_DIR=$1/audit-redis
+    mkdir -p "$AUDIT_DIR"
+    POLICY_SECTIONS="audit:
+  file: $AUDIT_DIR/decisions.jsonl"
+}
