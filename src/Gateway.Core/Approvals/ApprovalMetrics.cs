@@ -11,7 +11,8 @@ namespace Gateway.Approvals;
 /// </summary>
 internal static class ApprovalMetrics
 {
-    private static readonly Meter Meter = new("Gateway");
+    // One meter per process: the gateway's own, so a listener subscribing to "Gateway" sees these too.
+    private static readonly Meter Meter = Telemetry.GatewayTelemetry.Meter;
     private static readonly Counter<long> Requested = Meter.CreateCounter<long>("gateway.approvals.requested", description: "Approval requests created.");
     private static readonly Counter<long> Approved = Meter.CreateCounter<long>("gateway.approvals.approved", description: "Approval requests approved.");
     private static readonly Counter<long> Denied = Meter.CreateCounter<long>("gateway.approvals.denied", description: "Approval requests denied.");

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Gateway.Enforcement;
 
 /// <summary>Header-safe rendering of claim values forwarded upstream.</summary>
@@ -22,21 +20,4 @@ internal static class HeaderValue
 
         return value;
     }
-
-    public static bool IsVisibleAscii(string value)
-    {
-        foreach (var c in value)
-        {
-            if (c is < (char)0x21 or > (char)0x7E)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    public static string Decode(string value) => Uri.UnescapeDataString(value);
-
-    internal static byte[] Utf8(string value) => Encoding.UTF8.GetBytes(value);
 }

@@ -119,7 +119,7 @@ public sealed class AuditEventSerializerTests
             Decision = AuditDecision.Admin,
             Request = new AuditRequest { Method = "POST", Path = "/revocations" },
             Status = 201,
-            Admin = new AuditAdmin { Action = "revocation.create", Target = "jti:abc", KeyId = AuditAdmin.KeyIdOf("admin-secret") },
+            Admin = new AuditAdmin { Action = "revocation.create", Target = "jti:abc", KeyId = "0123456789ab" },
         },
         _ => AuditTestData.Allowed() with
         {
