@@ -48,7 +48,7 @@ usage: bash tests/load/run.sh [options]
   --think-ms N          mean think time of the paced load (default 10)
   --threads N           wrk threads (default 1)
   --no-build            reuse the last build in artifacts/load/bin
-  --profile S           after the warm-up, trace each gateway for S s under GET c=32 one-token
+  --profile S           after the warm-up, trace bare YARP and each gateway for S s under GET c=32 one-token
                         (dotnet-trace, sampled thread time; installed with 'dotnet tool install -g')
   --out DIR             results folder (default artifacts/load/YYYYmmdd-HHMMSS)
 EOF
@@ -449,7 +449,8 @@ if [ "$profile" -gt 0 ]; then
     trace_tool=$HOME/.dotnet/tools/dotnet-trace
     if [ ! -x "$trace_tool" ]; then dotnet tool install -g dotnet-trace >/dev/null; fi
     for target in "${targets[@]}"; do
-        [[ "$target" == gw-* ]] || continue
+        # bare YARP too: the gap is what the gateway's profile has and bare YARP's has not.
+        [[ "$target" == gw-* || "$target" == bare ]] || continue
         "$trace_tool" collect -p "${PID_OF[$target]}" --profile dotnet-sampled-thread-time \
             --duration "00:00:00:$(printf '%02d' "$profile")" -o "$run_dir/$target.nettrace" >"$run_dir/$target-trace.log" 2>&1 &
         trace_pid=$!

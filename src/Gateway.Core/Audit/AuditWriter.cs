@@ -210,9 +210,13 @@ public sealed partial class AuditWriter : IHostedService, IAsyncDisposable
                     batch.Add(DroppedMarker(dropped));
                 }
 
-                while (batch.Count < _options.BatchSize && reader.TryRead(out var auditEvent))
+                Drain(reader, batch);
+                if (more && batch.Count < _options.BatchSize && _options.BatchDelay > TimeSpan.Zero)
                 {
-                    batch.Add(auditEvent);
+                    // Group commit: what arrives meanwhile shares this batch's write and fsync. A real
+                    // delay, not the injected clock's: it paces I/O, it does not stamp events.
+                    await Task.Delay(_options.BatchDelay, _abort.Token);
+                    Drain(reader, batch);
                 }
 
                 _inFlight = batch.Count;
@@ -251,6 +255,14 @@ public sealed partial class AuditWriter : IHostedService, IAsyncDisposable
             // Not expected (sinks are retried, serialization failures are caught): say so loudly, and
             // let the queue fill so requests wait rather than go on unaudited.
             LogConsumerFailed(_logger, ex);
+        }
+    }
+
+    private void Drain(ChannelReader<AuditEvent> reader, List<AuditEvent> batch)
+    {
+        while (batch.Count < _options.BatchSize && reader.TryRead(out var auditEvent))
+        {
+            batch.Add(auditEvent);
         }
     }
 

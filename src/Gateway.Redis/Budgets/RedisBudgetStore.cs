@@ -64,7 +64,8 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         var now = _timeProvider.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         var windowMs = FixedWindow.ToMilliseconds(charge.RiskWindow);
-        var stepTtlMs = Math.Max(FixedWindow.ToMilliseconds(charge.TokenExpires + _expiryGrace - now), 1);
+        var stepExpires = charge.TokenExpires + _expiryGrace;
+        var stepTtlMs = Math.Max(FixedWindow.ToMilliseconds(stepExpires - now), 1);
         RedisValue[] args =
         [
             charge.MaxSteps,
@@ -76,6 +77,7 @@ public sealed partial class RedisBudgetStore : IBudgetStore
             windowMs,
             nowMs,
             charge.BypassRiskLimit ? 1 : 0,
+            stepExpires.ToUnixTimeMilliseconds(),
         ];
 
         var reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args), cancellationToken);

@@ -119,6 +119,58 @@ public sealed class RedisBudgetStoreTests : BudgetStoreContractTests, IClassFixt
     }
 
     [Fact]
+    public async Task ChargeAsync_OpenAccounts_RunOnlyOneReadAndOneIncrementEach()
+    {
+        // Every command the script runs is Redis CPU on every allowed call: once the accounts are open
+        // and the window runs, nothing but the reads and the increments may be left.
+        await using var server = await RedisServer.StartAsync();
+        await using var connection = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        var store = new RedisBudgetStore(connection);
+        var charge = NewCharge(maxSteps: 1_000, risk: 2, riskLimit: 1_000) with { Ancestors = [NewJti()], DefaultSteps = 1_000 };
+        await store.ChargeAsync(charge, CancellationToken.None);
+
+        const int Calls = 20;
+        var before = await CommandCallsAsync(server);
+        for (var i = 0; i < Calls; i++)
+        {
+            Assert.True((await store.ChargeAsync(charge, CancellationToken.None)).IsAllowed);
+        }
+
+        var after = await CommandCallsAsync(server);
+        var snapshot = await store.GetAsync(charge.Subject, Agent, charge.Jti, CancellationToken.None);
+
+        Assert.Equal(3 * Calls, Delta(before, after, "hmget"));
+        Assert.Equal(3 * Calls, Delta(before, after, "hincrby"));
+        Assert.Equal(0, Delta(before, after, "hset") + Delta(before, after, "hsetnx") + Delta(before, after, "pexpire") + Delta(before, after, "pttl"));
+        Assert.Equal(Calls + 1, snapshot.StepsUsed);
+        Assert.Equal(2 * (Calls + 1), snapshot.RiskUsed);
+    }
+
+    [Fact]
+    public async Task ChargeAsync_LaterExpiringSibling_ExtendsTheSharedAncestorOnce()
+    {
+        var store = CreateStore(new BudgetStoreOptions { ExpiryGrace = TimeSpan.Zero });
+        var parent = NewJti();
+        var shortChild = NewCharge() with { TokenExpires = Now.AddMinutes(1), Ancestors = [parent] };
+        var longChild = shortChild with { Jti = NewJti(), TokenExpires = Now.AddMinutes(30) };
+        var db = _redis.Connection.GetDatabase();
+
+        await store.ChargeAsync(shortChild, CancellationToken.None);
+        var parentKey = (await KeysAsync(_prefixes[store])).Single(k => ((string)k!).Contains(":steps:", StringComparison.Ordinal)
+            && ((string)k!).EndsWith(BudgetKeys.Digest(parent), StringComparison.Ordinal));
+        var first = await db.KeyTimeToLiveAsync(parentKey);
+        await store.ChargeAsync(longChild, CancellationToken.None);
+        var extended = await db.KeyTimeToLiveAsync(parentKey);
+        await store.ChargeAsync(shortChild, CancellationToken.None);
+        var afterShortAgain = await db.KeyTimeToLiveAsync(parentKey);
+
+        Assert.InRange(first!.Value, TimeSpan.FromSeconds(50), TimeSpan.FromMinutes(1));
+        Assert.InRange(extended!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
+        Assert.InRange(afterShortAgain!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
+        Assert.Equal(3, (await store.GetAsync(shortChild.Subject, Agent, parent, CancellationToken.None)).StepsUsed);
+    }
+
+    [Fact]
     public async Task ChargeAsync_OnRedisCluster_AllKeysOfAChargeShareOneSlot()
     {
         await using var server = await RedisServer.StartAsync(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);

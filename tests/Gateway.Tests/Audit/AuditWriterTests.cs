@@ -54,6 +54,25 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task WriteAsync_EventsArrivingWithinTheBatchDelay_ShareOneWrite()
+    {
+        var sink = new RecordingAuditSink();
+        await using var writer = new AuditWriter([sink], new AuditWriterOptions { Replica = "r1", BatchDelay = TimeSpan.FromSeconds(1) });
+        await writer.StartAsync(CancellationToken.None);
+
+        // One by one, as a lightly loaded gateway queues them: each would be a write and an fsync of its own.
+        for (var i = 0; i < 5; i++)
+        {
+            await writer.WriteAsync(AuditTestData.Allowed(i), CancellationToken.None);
+        }
+
+        await WaitUntilAsync(() => sink.Lines.Count == 5);
+        Assert.Equal(1, sink.Batches);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(5, writer.EventsWritten);
+    }
+
+    [Fact]
     public async Task WriteAsync_SinkSlowerThanTraffic_WaitsForRoomInsteadOfDropping()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
