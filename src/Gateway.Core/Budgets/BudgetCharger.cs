@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Gateway.Tokens;
@@ -57,6 +58,7 @@ public sealed partial class BudgetCharger
             : AwaitCharge(decision, route, charge, pending, cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<AuthorizationDecision> AwaitCharge(AuthorizationDecision decision, CompiledRoute route, BudgetCharge charge, ValueTask<BudgetResult> pending, CancellationToken cancellationToken)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Approvals;
 using Gateway.Budgets;
 using Gateway.Policy;
@@ -66,12 +67,14 @@ public sealed class AuthorizationEvaluator
         return decided.IsCompletedSuccessfully ? Admit(context, decided.Result, route) : AwaitDecision(context, decided, route);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
     {
         await DecideAsync(context, decision, route, credential, await validation);
         return await Admit(context, decision, route);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<AuthorizationDecision> AwaitDecision(HttpContext context, ValueTask<AuthorizationDecision> decided, CompiledRoute route) =>
         await Admit(context, await decided, route);
 
@@ -90,6 +93,7 @@ public sealed class AuthorizationEvaluator
         return _budgets.ChargeAsync(decision, route, decision.Token, cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<AuthorizationDecision> DecideAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
     {
         if (!validation.IsValid)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Budgets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,6 +25,11 @@ public sealed partial class RedisBudgetStore : IBudgetStore
 
     private readonly IDatabase _database;
     private readonly BudgetKeys _keys;
+
+    // The keys of a token's own accounts, computed once per validated token rather than per call (three
+    // SHA-256 digests and three strings). Keyed by the jti string instance the token cache hands out
+    // again and again, so an entry lives exactly as long as its cached token.
+    private readonly ConditionalWeakTable<string, OwnKeys> _ownKeys = [];
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _expiryGrace;
     private readonly ILogger _logger;
@@ -45,19 +51,20 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<BudgetResult> ChargeAsync(BudgetCharge charge, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(charge);
         charge.Validate();
 
         var ancestors = charge.DistinctAncestors();
-        var tag = BudgetKeys.SubjectTag(charge.Subject);
+        var own = OwnKeysOf(charge);
         var keys = new RedisKey[ChargeScript.OwnStepsKey + 1 + ancestors.Count];
-        keys[ChargeScript.RiskKey] = _keys.Risk(tag, charge.Agent);
-        keys[ChargeScript.OwnStepsKey] = _keys.Steps(tag, charge.Jti);
+        keys[ChargeScript.RiskKey] = own.Risk;
+        keys[ChargeScript.OwnStepsKey] = own.Steps;
         for (var i = 0; i < ancestors.Count; i++)
         {
-            keys[ChargeScript.OwnStepsKey + 1 + i] = _keys.Steps(tag, ancestors[i]);
+            keys[ChargeScript.OwnStepsKey + 1 + i] = _keys.Steps(own.SubjectTag, ancestors[i]);
         }
 
         // TTLs are sent relative to this replica's clock, so a Redis whose clock differs cannot shorten them.
@@ -167,17 +174,33 @@ public sealed partial class RedisBudgetStore : IBudgetStore
 
     // StackExchange.Redis commands take no CancellationToken: waiting is made cancellable here, so a
     // caller's timeout returns at once (the command itself may still complete on the server).
-    private async Task<T> CallAsync<T>(Task<T> command, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> CallAsync<T>(Task<T> command, CancellationToken cancellationToken)
     {
         try
         {
-            return await command.WaitAsync(cancellationToken);
+            return await (cancellationToken.CanBeCanceled ? command.WaitAsync(cancellationToken) : command);
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             LogStoreFailed(_logger, ex);
             throw new BudgetStoreUnavailableException("The Redis budget store could not be reached.", ex);
         }
+    }
+
+    private OwnKeys OwnKeysOf(BudgetCharge charge)
+    {
+        if (_ownKeys.TryGetValue(charge.Jti, out var cached)
+            && string.Equals(cached.Subject, charge.Subject, StringComparison.Ordinal)
+            && string.Equals(cached.Agent, charge.Agent, StringComparison.Ordinal))
+        {
+            return cached;
+        }
+
+        var tag = BudgetKeys.SubjectTag(charge.Subject);
+        var own = new OwnKeys(charge.Subject, charge.Agent, tag, _keys.Risk(tag, charge.Agent), _keys.Steps(tag, charge.Jti));
+        _ownKeys.AddOrUpdate(charge.Jti, own);
+        return own;
     }
 
     // A missing field reads as RedisValue.Null, which TryParse would take for 0.
@@ -192,4 +215,6 @@ public sealed partial class RedisBudgetStore : IBudgetStore
     // Debug only: while Redis is down every call fails, and the circuit breaker already logs the outage once.
     [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Redis budget store call failed.")]
     private static partial void LogStoreFailed(ILogger logger, Exception exception);
+
+    private sealed record OwnKeys(string Subject, string Agent, string SubjectTag, RedisKey Risk, RedisKey Steps);
 }
