@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Gateway.Redis.Budgets;
 
 /// <summary>The charge as one Lua script: one round trip, atomic on the server, whichever replica sends it.</summary>
@@ -8,6 +11,10 @@ internal static class ChargeScript
 
     /// <summary>Index in KEYS of the token's own step account; its ancestors follow, nearest first.</summary>
     public const int OwnStepsKey = 1;
+
+    /// <summary>The SHA1 Redis knows the script by (<c>EVALSHA</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350", Justification = "Redis names scripts by SHA1; it is an identifier here, not a protection.")]
+    public static readonly byte[] Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
 
     // Reads and decides first and writes only when every check passes, so a refused call changes
     // nothing. Every key comes in KEYS (never built here) and they share one hash tag, so the script

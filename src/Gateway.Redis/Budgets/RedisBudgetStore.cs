@@ -8,9 +8,10 @@ namespace Gateway.Redis.Budgets;
 
 /// <summary>
 /// Budgets in Redis, shared by every gateway replica. A charge is one Lua script (<see cref="ChargeScript"/>),
-/// so it is atomic across replicas and costs one round trip: the script text is sent once, then only its
-/// SHA1 (<c>EVALSHA</c>), and StackExchange.Redis re-sends the text by itself if Redis answers
-/// <c>NOSCRIPT</c> after a restart. Every key carries a TTL, so Redis forgets accounts by itself.
+/// so it is atomic across replicas and costs one round trip: <c>EVALSHA</c> with the script's SHA1,
+/// computed once, and the whole text (<c>EVAL</c>) only when Redis answers <c>NOSCRIPT</c> (its first call,
+/// or after a restart). The SHA1 is sent rather than the text handed to the client on every call, because
+/// StackExchange.Redis would hash the 3 KB text to find its SHA1 on each one. Every key carries a TTL, so Redis forgets accounts by itself.
 /// Failures surface as <see cref="BudgetStoreUnavailableException"/>; wrap this store in
 /// <see cref="ResilientBudgetStore"/> for the timeout and circuit breaker.
 /// </summary>
@@ -87,7 +88,19 @@ public sealed partial class RedisBudgetStore : IBudgetStore
             stepExpires.ToUnixTimeMilliseconds(),
         ];
 
-        var reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args), cancellationToken);
+        RedisResult reply;
+        try
+        {
+            reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Sha1, keys, args), cancellationToken);
+        }
+        catch (BudgetStoreUnavailableException ex) when (ex.InnerException is RedisServerException server
+            && server.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // The first charge after Redis (re)started: the script never ran, so sending it whole is not a
+            // second charge. EVAL loads it into the script cache, and the next call's EVALSHA finds it.
+            reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args), cancellationToken);
+        }
+
         var values = (long[]?)reply;
         if (values is not { Length: 5 })
         {

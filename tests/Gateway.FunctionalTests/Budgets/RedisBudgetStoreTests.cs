@@ -119,6 +119,29 @@ public sealed class RedisBudgetStoreTests : BudgetStoreContractTests, IClassFixt
     }
 
     [Fact]
+    public async Task ChargeAsync_ScriptCacheFlushed_LoadsTheScriptAgainAndChargesOnce()
+    {
+        // A restarted Redis has an empty script cache: EVALSHA answers NOSCRIPT, and the charge must still
+        // happen, once, not fail or count twice.
+        await using var server = await RedisServer.StartAsync();
+        await using var connection = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        var store = new RedisBudgetStore(connection);
+        var charge = NewCharge(maxSteps: 10);
+
+        Assert.True((await store.ChargeAsync(charge, CancellationToken.None)).IsAllowed);
+        Assert.StartsWith("+OK", await server.ExecuteAsync("SCRIPT", "FLUSH"), StringComparison.Ordinal);
+        var before = await CommandCallsAsync(server);
+        var second = await store.ChargeAsync(charge, CancellationToken.None);
+        var third = await store.ChargeAsync(charge, CancellationToken.None);
+        var after = await CommandCallsAsync(server);
+
+        Assert.True(second.IsAllowed);
+        Assert.Equal(7, third.StepsRemaining);
+        Assert.Equal(1, Delta(before, after, "eval"));
+        Assert.Equal(3, (await store.GetAsync(charge.Subject, Agent, charge.Jti, CancellationToken.None)).StepsUsed);
+    }
+
+    [Fact]
     public async Task ChargeAsync_OpenAccounts_RunOnlyOneReadAndOneIncrementEach()
     {
         // Every command the script runs is Redis CPU on every allowed call: once the accounts are open
