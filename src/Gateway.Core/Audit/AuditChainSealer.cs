@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace Gateway.Audit;
 
@@ -40,7 +41,16 @@ internal sealed class AuditChainSealer : IDisposable
         _records.Clear();
         foreach (var auditEvent in events)
         {
+            // The hash covers prev_hash's bytes then the JSON: with prev_hash written just before the JSON,
+            // one SHA-256 call over one span does it (a well-formed prev_hash is 64 ASCII digits).
             _scratch.ResetWrittenCount();
+            var prefixed = _prevHash.Length == AuditChain.HashLength && Ascii.IsValid(_prevHash);
+            if (prefixed)
+            {
+                _scratch.Advance(Encoding.ASCII.GetBytes(_prevHash, _scratch.GetSpan(AuditChain.HashLength)));
+            }
+
+            var jsonStart = _scratch.WrittenCount;
             int hashOffset;
             try
             {
@@ -52,9 +62,10 @@ internal sealed class AuditChainSealer : IDisposable
                 continue;
             }
 
-            var hash = AuditChain.ComputeHash(_hash, _prevHash, _scratch.WrittenSpan);
+            var json = _scratch.WrittenSpan[jsonStart..];
+            var hash = prefixed ? Sha256Hex(_scratch.WrittenSpan) : AuditChain.ComputeHash(_hash, _prevHash, json);
             var start = _batch.WrittenCount;
-            AuditChain.SpliceHash(_scratch.WrittenSpan, hashOffset, hash, _batch);
+            AuditChain.SpliceHash(json, hashOffset, hash, _batch);
             _seq++;
             _prevHash = hash;
             _sealed.Add((start, _batch.WrittenCount - start, _seq, hash));
@@ -71,4 +82,11 @@ internal sealed class AuditChainSealer : IDisposable
     }
 
     public void Dispose() => _hash.Dispose();
+
+    private static string Sha256Hex(ReadOnlySpan<byte> data)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(data, digest);
+        return Convert.ToHexStringLower(digest);
+    }
 }
