@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Policy;
@@ -40,6 +41,7 @@ public sealed class SubjectHasher
     private static readonly byte[] UnkeyedPrefix = "gateway.enduser.id\n"u8.ToArray();
 
     private readonly byte[]? _key;
+    private readonly ConditionalWeakTable<string, string> _pseudonyms = [];
 
     /// <param name="rawSubject"><c>telemetry.raw_subject</c>: telemetry carries the sub as it is.</param>
     /// <param name="key">The HMAC key, or null for the unkeyed SHA-256 form.</param>
@@ -67,7 +69,23 @@ public sealed class SubjectHasher
     }
 
     /// <summary>The value for <c>enduser.id</c>: the sub when <see cref="RawSubject"/>, else <see cref="Pseudonymize"/>.</summary>
-    public string ForTelemetry(string subject) => RawSubject ? subject : Pseudonymize(subject);
+    public string ForTelemetry(string subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        if (RawSubject)
+        {
+            return subject;
+        }
+
+        // A cached token hands out the same sub string on every call: hash it once for as long as it lives.
+        if (!_pseudonyms.TryGetValue(subject, out var pseudonym))
+        {
+            pseudonym = Pseudonymize(subject);
+            _pseudonyms.AddOrUpdate(subject, pseudonym);
+        }
+
+        return pseudonym;
+    }
 
     /// <summary>The pseudonym of <paramref name="subject"/>: 32 lowercase hex digits, never the sub itself.</summary>
     public string Pseudonymize(string subject)

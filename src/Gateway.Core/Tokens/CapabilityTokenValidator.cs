@@ -34,6 +34,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ValidatedTokenCache _cache;
+    private readonly TokenDigestMemo _digests = new();
 
     public CapabilityTokenValidator(
         GatewayPolicy policy,
@@ -84,9 +85,14 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
             return new(Refuse(TokenFailures.TooLarge, issuer: null));
         }
 
-        if (!TokenDigest.TryCompute(characters, out var digest))
+        if (!_digests.TryGet(token, out var digest))
         {
-            return new(Refuse(TokenFailures.NotAscii, issuer: null));
+            if (!TokenDigest.TryCompute(characters, out digest))
+            {
+                return new(Refuse(TokenFailures.NotAscii, issuer: null));
+            }
+
+            _digests.Remember(token, digest);
         }
 
         if (_cache.TryGet(digest, out var cached))

@@ -33,7 +33,7 @@ internal readonly struct TokenDigest : IEquatable<TokenDigest>
     public static bool TryCompute(ReadOnlySpan<char> token, out TokenDigest digest)
     {
         byte[]? rented = null;
-        var bytes = token.Length <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(token.Length));
+        var bytes = token.Length <= StackLimit ? stackalloc byte[token.Length] : (rented = ArrayPool<byte>.Shared.Rent(token.Length));
         try
         {
             if (Ascii.FromUtf16(token, bytes, out var written) != OperationStatus.Done)

@@ -42,6 +42,23 @@ public sealed class SubjectHasherTests
     }
 
     [Fact]
+    public void ForTelemetry_RepeatedOrEqualSubjects_AlwaysGiveThePseudonym()
+    {
+        // Remembered per string instance: a repeat, an equal copy and another subject each get the right value.
+        var hasher = new SubjectHasher(key: "k"u8);
+        var subject = "alice@example.com";
+        var copy = new string(subject.AsSpan());
+
+        var first = hasher.ForTelemetry(subject);
+
+        Assert.Equal(hasher.Pseudonymize(subject), first);
+        Assert.Same(first, hasher.ForTelemetry(subject));
+        Assert.Equal(first, hasher.ForTelemetry(copy));
+        Assert.NotEqual(first, hasher.ForTelemetry("bob@example.com"));
+        Assert.NotEqual(first, new SubjectHasher(key: "other"u8).ForTelemetry(subject));
+    }
+
+    [Fact]
     public void Pseudonymize_SameSubject_IsStableAndDiffersFromOtherSubjects()
     {
         var hasher = new SubjectHasher();
