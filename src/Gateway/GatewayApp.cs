@@ -211,6 +211,16 @@ public static class GatewayApp
                     options = options with { MaxFileBytes = maxFileBytes };
                 }
 
+                if (audit.Fsync is { } fsync)
+                {
+                    options = options with { Fsync = fsync };
+                }
+
+                if (audit.FsyncInterval is { } fsyncInterval)
+                {
+                    options = options with { FsyncInterval = fsyncInterval };
+                }
+
                 sinks.Add(new JsonLinesAuditSink(options, sp.GetRequiredService<ILogger<JsonLinesAuditSink>>(), sp.GetRequiredService<TimeProvider>()));
             }
 
@@ -224,9 +234,15 @@ public static class GatewayApp
         services.AddSingleton(sp =>
         {
             var sinks = sp.GetRequiredService<List<IAuditSink>>();
+            var writerOptions = new AuditWriterOptions { Replica = configuration["Gateway:Audit:Replica"] ?? Environment.MachineName };
+            if (sp.GetRequiredService<PolicyMonitor>().Current.Policy.Audit.BatchDelay is { } batchDelay)
+            {
+                writerOptions = writerOptions with { BatchDelay = batchDelay };
+            }
+
             return new AuditSinks(sinks.Count == 0 ? null : new AuditWriter(
                 sinks,
-                new AuditWriterOptions { Replica = configuration["Gateway:Audit:Replica"] ?? Environment.MachineName },
+                writerOptions,
                 sp.GetRequiredService<ILogger<AuditWriter>>(),
                 sp.GetRequiredService<TimeProvider>()));
         });

@@ -241,6 +241,15 @@ public sealed record AuditSettings
 
     /// <summary>Size at which the file is rotated (<c>audit.max_file_bytes</c>); null for the sink's default, 64 MiB.</summary>
     public int? MaxFileBytes { get; init; }
+
+    /// <summary>When the file is fsynced (<c>audit.fsync</c>); null for the sink's default, every batch.</summary>
+    public Audit.AuditFsyncPolicy? Fsync { get; init; }
+
+    /// <summary>How often with <c>fsync: interval</c> (<c>audit.fsync_interval</c>); null for the default, 1 s.</summary>
+    public TimeSpan? FsyncInterval { get; init; }
+
+    /// <summary>How long the writer gathers events into a batch (<c>audit.batch_delay</c>); null for the default, 2 ms.</summary>
+    public TimeSpan? BatchDelay { get; init; }
 }
 
 public sealed record TelemetrySettings

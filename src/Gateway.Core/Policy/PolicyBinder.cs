@@ -9,6 +9,8 @@ namespace Gateway.Policy;
 /// </summary>
 internal sealed partial class PolicyBinder
 {
+    private static readonly TimeSpan MaxAuditBatchDelay = TimeSpan.FromSeconds(1);
+
     private readonly IReadOnlyDictionary<string, PolicySection> _single;
     private readonly IReadOnlyDictionary<string, List<PolicySection>> _merged;
     private readonly PolicyErrorCollector _errors;
@@ -255,10 +257,18 @@ internal sealed partial class PolicyBinder
 
     private AuditSettings BindAudit()
     {
-        var audit = OpenSection("audit", ["file", "redis_stream", "max_file_bytes"]);
+        var audit = OpenSection("audit", ["file", "redis_stream", "max_file_bytes", "fsync", "fsync_interval", "batch_delay"]);
         if (audit is null)
         {
             return new AuditSettings();
+        }
+
+        var batchDelay = audit.Duration("batch_delay", allowZero: true);
+        if (batchDelay > MaxAuditBatchDelay)
+        {
+            // Events wait this long for company before they are written: past a second it is a backlog, not a batch.
+            audit.File.Error(audit.Value("batch_delay")!, $"'batch_delay' {audit.Where} is at most 1s, found '{audit.String("batch_delay")}'");
+            batchDelay = null;
         }
 
         return new AuditSettings
@@ -268,6 +278,9 @@ internal sealed partial class PolicyBinder
             File = audit.String("file") is { } file ? audit.File.ResolvePath(file) : null,
             RedisStream = audit.String("redis_stream"),
             MaxFileBytes = audit.Int("max_file_bytes", minimum: 1),
+            Fsync = audit.Enum("fsync", PolicyNames.FsyncPolicies),
+            FsyncInterval = audit.Duration("fsync_interval"),
+            BatchDelay = batchDelay,
         };
     }
 

@@ -50,6 +50,13 @@ internal static class PolicyNames
         ["deny"] = RiskExceedAction.Deny,
     };
 
+    public static readonly IReadOnlyDictionary<string, Audit.AuditFsyncPolicy> FsyncPolicies = new Dictionary<string, Audit.AuditFsyncPolicy>(StringComparer.Ordinal)
+    {
+        ["every_batch"] = Audit.AuditFsyncPolicy.EveryBatch,
+        ["interval"] = Audit.AuditFsyncPolicy.Interval,
+        ["never"] = Audit.AuditFsyncPolicy.Never,
+    };
+
     public static readonly IReadOnlyDictionary<string, ApprovalBinding> Bindings = new Dictionary<string, ApprovalBinding>(StringComparer.Ordinal)
     {
         ["token"] = ApprovalBinding.Token,

@@ -1,3 +1,4 @@
+using Gateway.Audit;
 using Gateway.Policy;
 
 namespace Gateway.Tests.Policy;
@@ -448,6 +449,38 @@ public sealed class PolicyLoaderSectionTests : IDisposable
               max_file_bytes: 0
             """);
         PolicyAssert.SingleError(bad, 12, 19, "'max_file_bytes' in section 'audit' must be at least 1, found 0");
+    }
+
+    [Fact]
+    public void LoadFromText_AuditDurability_IsReadWithClearErrors()
+    {
+        var policy = PolicyAssert.Loaded(LoadWith("""
+            audit:
+              file: audit/decisions.jsonl
+              fsync: interval
+              fsync_interval: 250ms
+              batch_delay: 0s
+            """));
+        Assert.Equal(AuditFsyncPolicy.Interval, policy.Audit.Fsync);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), policy.Audit.FsyncInterval);
+        Assert.Equal(TimeSpan.Zero, policy.Audit.BatchDelay);
+
+        var defaults = PolicyAssert.Loaded(LoadWith("""
+            audit:
+              file: audit/decisions.jsonl
+            """));
+        Assert.Null(defaults.Audit.Fsync);
+        Assert.Null(defaults.Audit.BatchDelay);
+
+        var bad = LoadWith("""
+            audit:
+              file: audit/decisions.jsonl
+              fsync: always
+              batch_delay: 2s
+            """);
+        Assert.False(bad.Succeeded);
+        Assert.Contains(bad.Errors, e => e.Message.Contains("'fsync'", StringComparison.Ordinal) && e.Message.Contains("every_batch", StringComparison.Ordinal));
+        Assert.Contains(bad.Errors, e => e.Message == "'batch_delay' in section 'audit' is at most 1s, found '2s'");
     }
 
     [Fact]
