@@ -21,12 +21,12 @@ public sealed record AuditWriterOptions
 
     /// <summary>
     /// How long the writer waits, once an event arrives, for more to join its batch before writing (group
-    /// commit). Default 2 ms. Without it a lightly loaded gateway writes, flushes and fsyncs every event on
+    /// commit). Default 10 ms. Without it a lightly loaded gateway writes, flushes and fsyncs every event on
     /// its own: one fsync per request, on the same CPUs as the requests. Events are only ever this much
     /// later on disk; no request waits for it. Zero writes whatever is queued at once.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
-    public TimeSpan BatchDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan BatchDelay { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
     /// The replica's id, written in every event; each replica keeps its own chain under it. Default the

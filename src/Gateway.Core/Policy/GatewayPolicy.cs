@@ -248,7 +248,7 @@ public sealed record AuditSettings
     /// <summary>How often with <c>fsync: interval</c> (<c>audit.fsync_interval</c>); null for the default, 1 s.</summary>
     public TimeSpan? FsyncInterval { get; init; }
 
-    /// <summary>How long the writer gathers events into a batch (<c>audit.batch_delay</c>); null for the default, 2 ms.</summary>
+    /// <summary>How long the writer gathers events into a batch (<c>audit.batch_delay</c>); null for the default, 10 ms.</summary>
     public TimeSpan? BatchDelay { get; init; }
 }
 
