@@ -97,7 +97,7 @@ public static class GatewayApp
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
-        services.AddReverseProxy();
+        services.AddReverseProxy().AddGatewayTransforms();
 
         // YARP's session-affinity cookies need data protection; the gateway uses no affinity, and
         // a key ring on disk would be the only file it writes outside the audit volume.

@@ -30,6 +30,7 @@ steal_retries=2    # at most this many reruns of one round
 build=1
 out=""
 profile=0          # seconds of dotnet-trace per gateway after the warm-up (0 = none)
+perf_seconds=0     # seconds of `perf record` per target after the warm-up (0 = none)
 
 usage() {
     cat <<'EOF'
@@ -50,6 +51,9 @@ usage: bash tests/load/run.sh [options]
   --no-build            reuse the last build in artifacts/load/bin
   --profile S           after the warm-up, trace bare YARP and each gateway for S s under GET c=32 one-token
                         (dotnet-trace, sampled thread time; installed with 'dotnet tool install -g')
+  --perf S              after the warm-up, sample every target's CPU with 'perf record' for S s under
+                        GET c=32 one-token and print where its CPU goes per request (perf_profile.py);
+                        starts every target with the runtime's perf map on (Debian package linux-perf)
   --out DIR             results folder (default artifacts/load/YYYYmmdd-HHMMSS)
 EOF
 }
@@ -73,6 +77,7 @@ while [ $# -gt 0 ]; do
         --threads) number "$1" "${2:-}"; threads=$2; shift ;;
         --no-build) build=0 ;;
         --profile) number "$1" "${2:-}"; profile=$2; shift ;;
+        --perf) number "$1" "${2:-}"; perf_seconds=$2; shift ;;
         --out) out=${2:?}; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
@@ -100,6 +105,17 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet is required (see global.json)" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+if [ "$perf_seconds" -gt 0 ]; then
+    if ! command -v perf >/dev/null 2>&1; then
+        echo "Installing perf (Debian package linux-perf)"
+        if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq linux-perf >/dev/null
+    fi
+    # Every target alike, bare YARP included: JIT-compiled code named in /tmp/perf-PID.map, and
+    # mapped once (not double-mapped for W^X) so perf can attribute samples to it.
+    export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+fi
 
 # --- Targets and the time this will take ------------------------------------------------------
 targets=(bare)
@@ -464,6 +480,30 @@ if [ "$profile" -gt 0 ]; then
         done
         echo "profile: $run_dir/$target-top-exclusive.txt, $target-top-inclusive.txt"
     done
+fi
+
+# --- CPU profiles (optional): perf samples of each target alone under the c=32 GET load ----------
+if [ "$perf_seconds" -gt 0 ]; then
+    for target in "${targets[@]}"; do
+        pid=${PID_OF[$target]}
+        perf record -q -e cpu-clock -F 999 -p "$pid" -o "$run_dir/$target.perf.data" -- sleep "$((perf_seconds + 1))" \
+            >"$run_dir/$target-perf.log" 2>&1 &
+        perf_pid=$!
+        PIDS+=("$perf_pid")
+        sleep 0.5
+        p0=$(proc_ticks "$pid")
+        run_wrk "$target" one GET 32 0 "$perf_seconds" "$run_dir/wrk-perf-$target.txt"
+        p1=$(proc_ticks "$pid")
+        wait "$perf_pid" || true
+        awk -v p0="$p0" -v p1="$p1" -v hz="$hz" '/^WRK_RESULT / {
+            for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+            printf "%.2f\n", (p1 - p0) * 1e6 / hz / (r["requests"] > 0 ? r["requests"] : 1) }' \
+            "$run_dir/wrk-perf-$target.txt" >"$run_dir/$target.perf.cpu"
+        perf script -i "$run_dir/$target.perf.data" -F comm,pid,tid,ip,sym,dso >"$run_dir/$target.perf.txt" 2>/dev/null || true
+    done
+    python3 "$here/perf_profile.py" "$run_dir" "${targets[@]}" >"$run_dir/perf.md"
+    echo "CPU per request by component (perf, GET c=32 one-token, $perf_seconds s per target): $run_dir/perf.md"
+    sed -n '1,/^$/p' "$run_dir/perf.md"
 fi
 
 started=$SECONDS

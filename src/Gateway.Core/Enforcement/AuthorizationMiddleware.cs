@@ -66,13 +66,12 @@ internal sealed class AuthorizationMiddleware
     }
 
     /// <summary>
-    /// The upstream must see who the gateway vouches for, and nothing an agent could forge:
-    /// credentials and every inbound <c>Gateway-*</c> header go, the gateway's own come in.
+    /// The upstream must see who the gateway vouches for, and nothing an agent could forge: every inbound
+    /// <c>Gateway-*</c> header goes and the gateway's own come in. The credentials are left out of the
+    /// forwarded request by <see cref="GatewayTransforms"/>.
     /// </summary>
     internal static void PrepareUpstreamRequest(IHeaderDictionary headers, AuthorizationDecision decision)
     {
-        headers.Remove(Microsoft.Net.Http.Headers.HeaderNames.Authorization);
-        headers.Remove(GatewayHeaders.DPoP);
         RemoveGatewayHeaders(headers);
         headers[GatewayHeaders.DecisionId] = decision.DecisionId;
         if (decision.Token is { } token)

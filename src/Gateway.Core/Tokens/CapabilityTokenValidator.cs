@@ -85,18 +85,21 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
             return new(Refuse(TokenFailures.TooLarge, issuer: null));
         }
 
-        if (!_digests.TryGet(token, out var digest))
+        var remembered = _digests.TryGet(token, out var digest);
+        if (!remembered && !TokenDigest.TryCompute(characters, out digest))
         {
-            if (!TokenDigest.TryCompute(characters, out digest))
-            {
-                return new(Refuse(TokenFailures.NotAscii, issuer: null));
-            }
-
-            _digests.Remember(token, digest);
+            return new(Refuse(TokenFailures.NotAscii, issuer: null));
         }
 
         if (_cache.TryGet(digest, out var cached))
         {
+            // Remembered only for a token seen valid before: a stream of new tokens (each validated once)
+            // would only fill the memo.
+            if (!remembered)
+            {
+                _digests.Remember(token, digest);
+            }
+
             return new(cached);
         }
 
