@@ -310,7 +310,7 @@ for target in "${targets[@]}"; do
         gw-*)
             name=${target#gw-}
             DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" ROUTES_BEFORE="" ROUTES_AFTER=""
-            REDIS_PORT="" AUDIT_DIR=""
+            REDIS_PORT="" AUDIT_DIR="" AUDIT_NAME="" AUDIT_EXTRA=""
             GATEWAY_ENV=()
             unset -f prepare_config after_start
             # shellcheck source=configs/memory.sh

@@ -6,8 +6,9 @@ GATEWAY_SETTINGS="store: memory"
 POLICY_SECTIONS=""
 GATEWAY_ENV=()
 prepare_config() {
-    AUDIT_DIR=$1/audit-memory
+    AUDIT_DIR=$1/${AUDIT_NAME:-audit-memory}
     mkdir -p "$AUDIT_DIR"
     POLICY_SECTIONS="audit:
-  file: $AUDIT_DIR/decisions.jsonl"
+  file: $AUDIT_DIR/decisions.jsonl${AUDIT_EXTRA:+
+  $AUDIT_EXTRA}"
 }
