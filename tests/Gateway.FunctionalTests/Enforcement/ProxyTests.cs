@@ -38,6 +38,31 @@ public sealed class ProxyTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     }
 
     [Fact]
+    public async Task OneKeepAliveConnection_TokenSwappedBetweenCalls_EachCallIsJudgedOnItsOwnToken()
+    {
+        // The token's digest is remembered per header string, which Kestrel reuses on a keep-alive
+        // connection when the bytes repeat: a different token on the same connection must never ride on it.
+        var good = fixture.Issuer.Mint(fixture.Issuer.Claims(resource: "crm:customer/keep-1"));
+        var tampered = good[..^4] + (good[^4] == 'A' ? "BBBB" : "AAAA");
+        var other = fixture.Issuer.Mint(fixture.Issuer.Claims(resource: "crm:customer/other"));
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+        using var client = new HttpClient(handler) { BaseAddress = fixture.Gateway.Address };
+
+        var statuses = new List<HttpStatusCode>();
+        foreach (var token in new[] { good, good, tampered, good, other, good })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/crm/customers/keep-1");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(
+            [HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.OK],
+            statuses);
+    }
+
+    [Fact]
     public async Task NonAsciiSubject_IsPercentEncodedForTheUpstream()
     {
         var token = fixture.Issuer.Mint(fixture.Issuer.Claims(resource: "crm:customer/enc-1", sub: "user:josé"));
