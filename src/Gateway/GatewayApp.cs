@@ -206,20 +206,12 @@ public static class GatewayApp
             if (audit.File is { } file)
             {
                 var options = new JsonLinesAuditSinkOptions { Path = file };
-                if (audit.MaxFileBytes is { } maxFileBytes)
+                options = options with
                 {
-                    options = options with { MaxFileBytes = maxFileBytes };
-                }
-
-                if (audit.Fsync is { } fsync)
-                {
-                    options = options with { Fsync = fsync };
-                }
-
-                if (audit.FsyncInterval is { } fsyncInterval)
-                {
-                    options = options with { FsyncInterval = fsyncInterval };
-                }
+                    MaxFileBytes = audit.MaxFileBytes ?? options.MaxFileBytes,
+                    Fsync = audit.Fsync ?? options.Fsync,
+                    FsyncInterval = audit.FsyncInterval ?? options.FsyncInterval,
+                };
 
                 sinks.Add(new JsonLinesAuditSink(options, sp.GetRequiredService<ILogger<JsonLinesAuditSink>>(), sp.GetRequiredService<TimeProvider>()));
             }
@@ -235,10 +227,7 @@ public static class GatewayApp
         {
             var sinks = sp.GetRequiredService<List<IAuditSink>>();
             var writerOptions = new AuditWriterOptions { Replica = configuration["Gateway:Audit:Replica"] ?? Environment.MachineName };
-            if (sp.GetRequiredService<PolicyMonitor>().Current.Policy.Audit.BatchDelay is { } batchDelay)
-            {
-                writerOptions = writerOptions with { BatchDelay = batchDelay };
-            }
+            writerOptions = writerOptions with { BatchDelay = sp.GetRequiredService<PolicyMonitor>().Current.Policy.Audit.BatchDelay ?? writerOptions.BatchDelay };
 
             return new AuditSinks(sinks.Count == 0 ? null : new AuditWriter(
                 sinks,

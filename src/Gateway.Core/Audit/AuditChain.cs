@@ -40,6 +40,17 @@ public static class AuditChain
     }
 
     /// <summary>
+    /// The hash of an event whose <c>prev_hash</c> bytes and canonical JSON already stand side by side in
+    /// one buffer (the writer's case): one SHA-256 call instead of an incremental hash.
+    /// </summary>
+    internal static string ComputeHash(ReadOnlySpan<byte> prevHashThenCanonicalJson)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(prevHashThenCanonicalJson, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    /// <summary>
     /// Writes <paramref name="withoutHash"/> with <c>,"hash":"…"</c> inserted at <paramref name="hashOffset"/>
     /// (from <see cref="AuditEventSerializer.WriteWithoutHash"/>): the event's complete canonical JSON.
     /// </summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Gateway.Audit;
@@ -8,10 +7,9 @@ namespace Gateway.Audit;
 /// One replica's chain: gives each event its <c>seq</c>, <c>prev_hash</c> and <c>hash</c> and serializes
 /// a batch into one reused buffer. Used by the writer's single consumer only, so it takes no locks.
 /// </summary>
-internal sealed class AuditChainSealer : IDisposable
+internal sealed class AuditChainSealer
 {
     private readonly string _replica;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly ArrayBufferWriter<byte> _scratch = new(2048);
     private readonly ArrayBufferWriter<byte> _batch = new(64 * 1024);
     private readonly List<(int Start, int Length, long Seq, string Hash)> _sealed = [];
@@ -41,16 +39,11 @@ internal sealed class AuditChainSealer : IDisposable
         _records.Clear();
         foreach (var auditEvent in events)
         {
-            // The hash covers prev_hash's bytes then the JSON: with prev_hash written just before the JSON,
-            // one SHA-256 call over one span does it (a well-formed prev_hash is 64 ASCII digits).
+            // The hash covers prev_hash's UTF-8 bytes then the JSON: written side by side in one buffer,
+            // one SHA-256 call hashes both.
             _scratch.ResetWrittenCount();
-            var prefixed = _prevHash.Length == AuditChain.HashLength && Ascii.IsValid(_prevHash);
-            if (prefixed)
-            {
-                _scratch.Advance(Encoding.ASCII.GetBytes(_prevHash, _scratch.GetSpan(AuditChain.HashLength)));
-            }
-
-            var jsonStart = _scratch.WrittenCount;
+            var jsonStart = Encoding.UTF8.GetBytes(_prevHash, _scratch.GetSpan(Encoding.UTF8.GetMaxByteCount(_prevHash.Length)));
+            _scratch.Advance(jsonStart);
             int hashOffset;
             try
             {
@@ -63,7 +56,7 @@ internal sealed class AuditChainSealer : IDisposable
             }
 
             var json = _scratch.WrittenSpan[jsonStart..];
-            var hash = prefixed ? Sha256Hex(_scratch.WrittenSpan) : AuditChain.ComputeHash(_hash, _prevHash, json);
+            var hash = AuditChain.ComputeHash(_scratch.WrittenSpan);
             var start = _batch.WrittenCount;
             AuditChain.SpliceHash(json, hashOffset, hash, _batch);
             _seq++;
@@ -79,14 +72,5 @@ internal sealed class AuditChainSealer : IDisposable
         }
 
         return _records;
-    }
-
-    public void Dispose() => _hash.Dispose();
-
-    private static string Sha256Hex(ReadOnlySpan<byte> data)
-    {
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(data, digest);
-        return Convert.ToHexStringLower(digest);
     }
 }

@@ -189,7 +189,7 @@ public sealed partial class AuditWriter : IHostedService, IAsyncDisposable
         try
         {
             var head = await ResumeAsync();
-            using var sealer = new AuditChainSealer(_options.Replica, head);
+            var sealer = new AuditChainSealer(_options.Replica, head);
             Volatile.Write(ref _head, head);
             var reader = _queue.Reader;
             var batch = new List<AuditEvent>(_options.BatchSize + 1);

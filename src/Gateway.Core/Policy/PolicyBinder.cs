@@ -9,6 +9,7 @@ namespace Gateway.Policy;
 /// </summary>
 internal sealed partial class PolicyBinder
 {
+    // Events wait this long for company before they are written: past a second it is a backlog, not a batch.
     private static readonly TimeSpan MaxAuditBatchDelay = TimeSpan.FromSeconds(1);
 
     private readonly IReadOnlyDictionary<string, PolicySection> _single;
@@ -263,14 +264,6 @@ internal sealed partial class PolicyBinder
             return new AuditSettings();
         }
 
-        var batchDelay = audit.Duration("batch_delay", allowZero: true);
-        if (batchDelay > MaxAuditBatchDelay)
-        {
-            // Events wait this long for company before they are written: past a second it is a backlog, not a batch.
-            audit.File.Error(audit.Value("batch_delay")!, $"'batch_delay' {audit.Where} is at most 1s, found '{audit.String("batch_delay")}'");
-            batchDelay = null;
-        }
-
         return new AuditSettings
         {
             // Relative to the policy file, not the working directory, so the same policy writes to
@@ -280,7 +273,7 @@ internal sealed partial class PolicyBinder
             MaxFileBytes = audit.Int("max_file_bytes", minimum: 1),
             Fsync = audit.Enum("fsync", PolicyNames.FsyncPolicies),
             FsyncInterval = audit.Duration("fsync_interval"),
-            BatchDelay = batchDelay,
+            BatchDelay = AtMost(audit, "batch_delay", audit.Duration("batch_delay", allowZero: true), MaxAuditBatchDelay),
         };
     }
 

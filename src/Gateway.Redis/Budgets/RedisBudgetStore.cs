@@ -11,7 +11,8 @@ namespace Gateway.Redis.Budgets;
 /// so it is atomic across replicas and costs one round trip: <c>EVALSHA</c> with the script's SHA1,
 /// computed once, and the whole text (<c>EVAL</c>) only when Redis answers <c>NOSCRIPT</c> (its first call,
 /// or after a restart). The SHA1 is sent rather than the text handed to the client on every call, because
-/// StackExchange.Redis would hash the 3 KB text to find its SHA1 on each one. Every key carries a TTL, so Redis forgets accounts by itself.
+/// StackExchange.Redis would hash the 3 KB text to find its SHA1 on each one. Every key carries a TTL, so
+/// Redis forgets accounts by itself.
 /// Failures surface as <see cref="BudgetStoreUnavailableException"/>; wrap this store in
 /// <see cref="ResilientBudgetStore"/> for the timeout and circuit breaker.
 /// </summary>

@@ -58,7 +58,7 @@ public sealed class RedisStreamAuditSinkTests : IClassFixture<RedisFixture>
     {
         var stream = NewStream();
         var sink = new RedisStreamAuditSink(_redis.Connection, new RedisStreamAuditSinkOptions { StreamKey = stream });
-        using var sealer = new AuditChainSealer("r1", head: null);
+        var sealer = new AuditChainSealer("r1", head: null);
         var batch = sealer.Seal([.. Enumerable.Range(0, 5).Select(Event)], (_, ex) => throw ex);
 
         await sink.WriteAsync(batch, CancellationToken.None);

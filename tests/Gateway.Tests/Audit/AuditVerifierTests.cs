@@ -233,7 +233,7 @@ public sealed class AuditVerifierTests : IDisposable
 
     private static List<string> Chain(int count, string replica = "r1", AuditChainHead? head = null)
     {
-        using var sealer = new AuditChainSealer(replica, head);
+        var sealer = new AuditChainSealer(replica, head);
         var records = sealer.Seal([.. Enumerable.Range(0, count).Select(AuditTestData.Allowed)], (_, ex) => throw ex);
         return [.. records.Select(r => Encoding.UTF8.GetString(r.Utf8Json.Span))];
     }

@@ -148,7 +148,7 @@ public sealed class JsonLinesAuditSinkTests : IDisposable
     public async Task WriteAsync_SameBatchTwice_StoresItOnce()
     {
         using var sink = new JsonLinesAuditSink(new JsonLinesAuditSinkOptions { Path = _folder.LiveFile });
-        using var sealer = new AuditChainSealer("r1", head: null);
+        var sealer = new AuditChainSealer("r1", head: null);
         var batch = sealer.Seal([.. Enumerable.Range(0, 5).Select(AuditTestData.Allowed)], (_, ex) => throw ex);
 
         await sink.WriteAsync(batch, CancellationToken.None);

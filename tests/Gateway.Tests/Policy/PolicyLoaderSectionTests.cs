@@ -480,7 +480,7 @@ public sealed class PolicyLoaderSectionTests : IDisposable
             """);
         Assert.False(bad.Succeeded);
         Assert.Contains(bad.Errors, e => e.Message.Contains("'fsync'", StringComparison.Ordinal) && e.Message.Contains("every_batch", StringComparison.Ordinal));
-        Assert.Contains(bad.Errors, e => e.Message == "'batch_delay' in section 'audit' is at most 1s, found '2s'");
+        Assert.Contains(bad.Errors, e => e.Message == "'batch_delay' in section 'audit' may be at most 1s");
     }
 
     [Fact]
