@@ -66,10 +66,12 @@ public static class RequestPathGuard
 
         foreach (var range in path.Split('/'))
         {
+            // Servlet containers drop a segment's ';' parameters before they resolve dot segments, so '..;x' is '..' to them.
             var segment = path[range];
-            if (segment is "." or "..")
+            var parameters = segment.IndexOf(';');
+            if ((parameters < 0 ? segment : segment[..parameters]) is "." or "..")
             {
-                return "The path contains a dot segment ('.' or '..').";
+                return "The path contains a dot segment ('.' or '..', also with ';' parameters).";
             }
         }
 

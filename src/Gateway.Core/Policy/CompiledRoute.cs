@@ -25,7 +25,9 @@ public sealed class CompiledRoute
         Mode = route.Mode ?? gateway.Mode;
         StepUp = route.StepUp;
         PolicySha256 = policySha256;
-        if (!ResourceTemplate.TryParse(route.Resource, out var resource, out var error))
+        var pattern = RoutePatternFactory.Parse(route.Path);
+        var catchAll = RouteTemplates.CatchAll(pattern);
+        if (!ResourceTemplate.TryParse(route.Resource, catchAll, out var resource, out var error))
         {
             throw new ArgumentException($"Route '{route.Id}' has an invalid resource template: {error}", nameof(route));
         }
@@ -34,8 +36,8 @@ public sealed class CompiledRoute
         Irreversible = route.Irreversible ?? tier.Irreversible;
 
         // The loader checked describe's placeholders like the resource's, so it parses the same way.
-        Describe = route.Describe is { } describe && ResourceTemplate.TryParse(describe, out var text, out _) ? text : null;
-        _literalSegments = LiteralSegments(route.Path);
+        Describe = route.Describe is { } describe && ResourceTemplate.TryParse(describe, catchAll, out var text, out _) ? text : null;
+        _literalSegments = LiteralSegments(pattern);
         StepUpChallenge = BuildChallengeParameters(StepUp);
     }
 
@@ -100,9 +102,8 @@ public sealed class CompiledRoute
         return next == _literalSegments.Length;
     }
 
-    private static (int, string)[] LiteralSegments(string template)
+    private static (int, string)[] LiteralSegments(RoutePattern pattern)
     {
-        var pattern = RoutePatternFactory.Parse(template);
         var result = new List<(int, string)>();
         for (var i = 0; i < pattern.PathSegments.Count; i++)
         {

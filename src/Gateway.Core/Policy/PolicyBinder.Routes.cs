@@ -213,6 +213,12 @@ internal sealed partial class PolicyBinder
             }
         }
 
+        if (key == "resource" && pattern is not null && RouteTemplates.CheckCatchAllPlacement(template, pattern) is { } placement)
+        {
+            route.File.Error(node, $"resource '{template}' {route.Where}: {placement}");
+            valid = false;
+        }
+
         if (key == "resource" && RouteTemplates.CheckResourceShape(template) is { } shape)
         {
             route.File.Error(node, $"resource '{template}' {route.Where} is not a resource template: {shape}");

@@ -6,7 +6,9 @@ namespace Gateway.Policy;
 
 /// <summary>
 /// A route's <c>resource</c> template (<c>crm:customer/{customerId}</c>), parsed once per policy
-/// load into literal and placeholder parts so a request only concatenates.
+/// load into literal and placeholder parts so a request only concatenates. A placeholder naming the
+/// path's catch-all parameter (<c>{**path}</c>) fills one or more segments
+/// (<c>files:doc/{path}</c> gives <c>files:doc/public/a.txt</c>); every other placeholder fills one.
 /// </summary>
 public sealed class ResourceTemplate
 {
@@ -51,9 +53,16 @@ public sealed class ResourceTemplate
     public string Text { get; }
 
     /// <summary>Route values the template reads (for validating it against the path).</summary>
-    public IEnumerable<string> RouteValueNames => _parts.Where(p => p.Kind == PartKind.RouteValue).Select(p => p.Value);
+    public IEnumerable<string> RouteValueNames => _parts.Where(p => p.Kind is PartKind.RouteValue or PartKind.CatchAll).Select(p => p.Value);
 
-    public static bool TryParse(string text, [NotNullWhen(true)] out ResourceTemplate? template, out string? error)
+    public static bool TryParse(string text, [NotNullWhen(true)] out ResourceTemplate? template, out string? error) =>
+        TryParse(text, catchAll: null, out template, out error);
+
+    /// <param name="text">The template.</param>
+    /// <param name="catchAll">The path's catch-all parameter, or null when it has none.</param>
+    /// <param name="template">The parsed template.</param>
+    /// <param name="error">What is wrong with <paramref name="text"/>.</param>
+    public static bool TryParse(string text, CatchAllParameter? catchAll, [NotNullWhen(true)] out ResourceTemplate? template, out string? error)
     {
         template = null;
         error = null;
@@ -82,7 +91,7 @@ public sealed class ResourceTemplate
             }
 
             var name = text[(i + 1)..end];
-            if (!TryParsePlaceholder(name, out var part, out error))
+            if (!TryParsePlaceholder(name, catchAll, out var part, out error))
             {
                 return false;
             }
@@ -177,6 +186,18 @@ public sealed class ResourceTemplate
             return false;
         }
 
+        if (part.Kind == PartKind.CatchAll)
+        {
+            problem = CheckCatchAll(value, part);
+            if (problem is not null)
+            {
+                value = null;
+                return false;
+            }
+
+            return true;
+        }
+
         if (!IsSafeSegment(value))
         {
             problem = $"The value of '{part.Display}' is not a valid resource segment.";
@@ -190,6 +211,7 @@ public sealed class ResourceTemplate
 
     private static string? Read(HttpRequest request, Part part) => part.Kind switch
     {
+        PartKind.CatchAll => PathFrom(request.Path.Value, part.Segment),
         PartKind.RouteValue => request.RouteValues.TryGetValue(part.Value, out var v) ? v as string ?? v?.ToString() : null,
         PartKind.Query => SingleOrNull(request.Query[part.Value]),
         PartKind.Header => SingleOrNull(request.Headers[part.Value]),
@@ -199,7 +221,46 @@ public sealed class ResourceTemplate
     // Two values for one placeholder are ambiguous (which one did the upstream use?), so refuse.
     private static string? SingleOrNull(Microsoft.Extensions.Primitives.StringValues values) => values.Count == 1 ? values[0] : null;
 
-    private static bool IsSafeSegment(string value)
+    /// <summary>
+    /// The path from its segment <paramref name="segment"/> (0-based) on: what the catch-all matched, read from the path
+    /// YARP forwards rather than from the route value, so the resource checked is the one the upstream reads.
+    /// </summary>
+    private static string? PathFrom(string? path, int segment)
+    {
+        if (string.IsNullOrEmpty(path) || path[0] != '/')
+        {
+            return null;
+        }
+
+        var at = 0;
+        for (var i = 0; i < segment; i++)
+        {
+            at = path.IndexOf('/', at + 1);
+            if (at < 0)
+            {
+                return null;
+            }
+        }
+
+        return path[(at + 1)..];
+    }
+
+    // A catch-all value becomes several resource segments, so each is held to what a single value is.
+    private static string? CheckCatchAll(string value, Part part)
+    {
+        foreach (var range in value.AsSpan().Split('/'))
+        {
+            var segment = value.AsSpan()[range];
+            if (segment.IsEmpty || !IsSafeSegment(segment) || segment.Contains('%'))
+            {
+                return $"The value of '{part.Display}' has a segment that is not a valid resource segment (empty, '.', '..', or holding '\\', '%', '*' or a control character).";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsSafeSegment(ReadOnlySpan<char> value)
     {
         if (value is "." or ".." or "*" or "**")
         {
@@ -217,7 +278,7 @@ public sealed class ResourceTemplate
         return true;
     }
 
-    private static bool TryParsePlaceholder(string name, out Part part, out string? error)
+    private static bool TryParsePlaceholder(string name, CatchAllParameter? catchAll, out Part part, out string? error)
     {
         part = default;
         error = null;
@@ -245,6 +306,13 @@ public sealed class ResourceTemplate
             return false;
         }
 
+        // Route values compare without case, as ASP.NET routing's do.
+        if (kind == PartKind.RouteValue && catchAll is { } all && string.Equals(value, all.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            part = new Part(PartKind.CatchAll, value, all.Segment);
+            return true;
+        }
+
         part = new Part(kind, value);
         return true;
     }
@@ -253,11 +321,14 @@ public sealed class ResourceTemplate
     {
         Literal,
         RouteValue,
+
+        /// <summary>The path's catch-all route value: one or more segments.</summary>
+        CatchAll,
         Query,
         Header,
     }
 
-    private readonly record struct Part(PartKind Kind, string Value)
+    private readonly record struct Part(PartKind Kind, string Value, int Segment = 0)
     {
         public string Display => Kind switch
         {
@@ -267,3 +338,6 @@ public sealed class ResourceTemplate
         };
     }
 }
+
+/// <summary>A path's catch-all parameter (<c>{**path}</c>): its name and the index of the segment it starts at.</summary>
+public readonly record struct CatchAllParameter(string Name, int Segment);

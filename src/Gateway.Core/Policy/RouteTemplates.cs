@@ -108,6 +108,40 @@ internal static class RouteTemplates
         return problems;
     }
 
+    /// <summary>The path's catch-all parameter (<c>{**path}</c>, always the last segment), or null when it has none.</summary>
+    public static CatchAllParameter? CatchAll(RoutePattern pattern)
+    {
+        var last = pattern.PathSegments.Count - 1;
+        return last >= 0 && pattern.PathSegments[last].Parts is [RoutePatternParameterPart { IsCatchAll: true } parameter]
+            ? new CatchAllParameter(parameter.Name, last)
+            : null;
+    }
+
+    /// <summary>
+    /// Null when the path's catch-all parameter, if <paramref name="resource"/> uses it, fills whole segments
+    /// (<c>files:doc/{path}</c>, <c>files:{path}/meta</c>), else what is wrong: glued to a literal
+    /// (<c>files:doc/v{path}</c>), its first segment would join another one.
+    /// </summary>
+    public static string? CheckCatchAllPlacement(string resource, RoutePattern pattern)
+    {
+        if (CatchAll(pattern)?.Name is not { } name)
+        {
+            return null;
+        }
+
+        var placeholder = "{" + name + "}";
+        for (var at = resource.IndexOf(placeholder, StringComparison.OrdinalIgnoreCase); at >= 0; at = resource.IndexOf(placeholder, at + 1, StringComparison.OrdinalIgnoreCase))
+        {
+            var end = at + placeholder.Length;
+            if (at == 0 || resource[at - 1] is not ('/' or ':') || (end < resource.Length && resource[end] != '/'))
+            {
+                return $"'{placeholder}' is the path's catch-all and fills one or more whole segments, so it must stand between '/' (or after ':') and '/' or the end, such as files:doc/{placeholder}";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// Null when <paramref name="resource"/> has the <c>service:type/id</c> shape of a concrete
     /// resource once its placeholders are filled in, else what is wrong with it.

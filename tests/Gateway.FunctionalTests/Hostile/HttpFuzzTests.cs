@@ -63,7 +63,7 @@ public sealed class HttpFuzzTests(GatewayFixture fixture, ITestOutputHelper outp
             Assert.Equal(0, fixture.ForwardedCount(marker));
             var seen = counts.TryGetValue(family, out var byStatus) ? byStatus : counts[family] = [];
             seen[response.Status] = seen.GetValueOrDefault(response.Status) + 1;
-        }, c => $"{Families[c.Item1]} n={c.Item2} trick={PercentTricks[c.Item3]} byte={c.Item4}");
+        }, c => $"{Families[c.Item1]} n={c.Item2} catch-all={c.Item2 / 1000 % 2 == 1} trick={PercentTricks[c.Item3]} byte={c.Item4}");
 
         foreach (var (family, byStatus) in counts.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
@@ -74,8 +74,14 @@ public sealed class HttpFuzzTests(GatewayFixture fixture, ITestOutputHelper outp
     private string Build(string family, string marker, int n, string trick, byte b)
     {
         var host = fixture.Gateway.Address.Authority;
-        var token = fixture.Issuer.Mint(fixture.Issuer.Claims(action: "crm.customers:update", resource: "crm:customer/" + marker));
-        var path = "/crm/customers/" + marker;
+
+        // Every family runs on a fixed template and on a catch-all route (PATCH /files/{**path}), whose resource has
+        // several segments; the token grants everything under files:doc, so only HTTP handling can stop the request.
+        var catchAll = n / 1000 % 2 == 1;
+        var token = catchAll
+            ? fixture.Issuer.Mint(fixture.Issuer.Claims(action: "files.docs:update", resource: "files:doc/**"))
+            : fixture.Issuer.Mint(fixture.Issuer.Claims(action: "crm.customers:update", resource: "crm:customer/" + marker));
+        var path = catchAll ? $"/files/{marker}/doc" : "/crm/customers/" + marker;
         var auth = "Authorization: Bearer " + token + "\r\n";
         var body = "{\"name\":\"x\"}";
         var request = new StringBuilder();
@@ -113,7 +119,15 @@ public sealed class HttpFuzzTests(GatewayFixture fixture, ITestOutputHelper outp
                 break;
             case "percent-trick":
                 var at = n % 3;
-                var target = at == 0 ? $"/crm/customers/{trick}/{marker}" : at == 1 ? $"/crm/customers/{marker}{trick}" : $"/crm/{trick}customers/{marker}";
+                var target = (catchAll, at) switch
+                {
+                    (false, 0) => $"/crm/customers/{trick}/{marker}",
+                    (false, 1) => $"/crm/customers/{marker}{trick}",
+                    (false, _) => $"/crm/{trick}customers/{marker}",
+                    (true, 0) => $"/files/{marker}/{trick}/doc",
+                    (true, 1) => $"/files/{marker}/doc{trick}",
+                    (true, _) => $"/files/{trick}{marker}/doc",
+                };
                 request.Append($"PATCH {target} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: {body.Length}\r\n\r\n{body}");
                 break;
             case "huge-header":
@@ -138,7 +152,7 @@ public sealed class HttpFuzzTests(GatewayFixture fixture, ITestOutputHelper outp
                 request.Append($"PATCH {path} HTTP/1.1\r\n{auth}Content-Length: {body.Length}\r\n\r\n{body}");
                 break;
             case "space-in-target":
-                request.Append($"PATCH /crm/customers/{marker} x HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: {body.Length}\r\n\r\n{body}");
+                request.Append($"PATCH {path} x HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: {body.Length}\r\n\r\n{body}");
                 break;
             case "absolute-form":
                 request.Append($"PATCH http://{(n % 2 == 0 ? host : "evil.example")}{path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: {body.Length}\r\n\r\n{body}");

@@ -2,7 +2,7 @@ namespace Gateway.FunctionalTests.Infrastructure;
 
 public static class TestPolicies
 {
-    /// <summary>The functional tests' policy: every tier, each resource source, a step-up route and a shadow route.</summary>
+    /// <summary>The functional tests' policy: every tier, each resource source, catch-all routes, a step-up route and a shadow route.</summary>
     public const string Default = """
         gateway:
           audience: {{AUDIENCE}}
@@ -69,6 +69,18 @@ public static class TestPolicies
             resource: crm:shadow/{id}
             tier: low
             mode: shadow
+          - id: files-get
+            match: { methods: [GET], path: "/files/{**path}" }
+            upstream: crm
+            action: files.docs:read
+            resource: files:doc/{path}
+            tier: low
+          - id: files-update
+            match: { methods: [PATCH], path: "/files/{**path}" }
+            upstream: crm
+            action: files.docs:update
+            resource: files:doc/{path}
+            tier: medium
           - id: payments-transfer
             match: { methods: [POST], path: /payments/transfers }
             upstream: payments

@@ -11,6 +11,8 @@ public sealed class RequestPathGuardTests
     [InlineData("/")]
     [InlineData("/crm/customers/42.json")]
     [InlineData("/crm/customers/...")]
+    [InlineData("/crm/customers/a;v=1")]
+    [InlineData("/crm/customers/...;x")]
     public void CheckPath_SafePath_ReturnsNull(string path) => Assert.Null(RequestPathGuard.CheckPath(path));
 
     [Theory]
@@ -18,6 +20,9 @@ public sealed class RequestPathGuardTests
     [InlineData("/crm/customers/../43", "dot segment")]
     [InlineData("/crm/./customers", "dot segment")]
     [InlineData("/crm/customers/..", "dot segment")]
+    [InlineData("/crm/customers/..;/43", "dot segment")]
+    [InlineData("/crm/customers/..;x=1/43", "dot segment")]
+    [InlineData("/crm/.;/customers", "dot segment")]
     [InlineData("/crm\\customers", "backslash")]
     [InlineData("/crm/customers/42%2F43", "encoded")]
     [InlineData("/crm/customers/42%2f43", "encoded")]

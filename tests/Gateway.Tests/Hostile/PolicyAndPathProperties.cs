@@ -98,6 +98,59 @@ public sealed class PolicyAndPathProperties(ITestOutputHelper output)
         }, v => $"region='{v.Item1}' id='{v.Item2}' team='{v.Item3}'");
     }
 
+    [Fact]
+    public void TryExpand_CatchAllHostileValues_FillOnlyWholeSafeSegments()
+    {
+        Assert.True(ResourceTemplate.TryParse("files:doc/{path}", new CatchAllParameter("path", 1), out var template, out _));
+        var values = Gen.OneOf(
+            Gen.String[0, 20],
+            Gen.Char["/\\.*%;2fF\u0000\u0085\u2028a"].Array[0, 12].Select(c => new string(c)),
+            Gen.OneOf("a", ".", "..", "..;", "*", "**", "", "%2F", "a\\b", "\u2215", "\uff0f", "b").Array[1, 5].Select(parts => string.Join('/', parts)));
+
+        Fuzz.Run(output, "resource-expand-catch-all", values, 10_000, value =>
+        {
+            var context = new DefaultHttpContext();
+            context.Request.Path = new PathString("/files/" + value);
+            context.Request.RouteValues["path"] = "decoy";
+            if (!template.TryExpand(context.Request, out var resource, out _))
+            {
+                return;
+            }
+
+            // The value is the path's tail, whatever the route values say, and every segment of it is one a grant can name.
+            Assert.Equal("files:doc/" + value, resource);
+            Assert.DoesNotContain(value.Split('/'), s => s.Length == 0 || s is "." or ".." || s.IndexOfAny(['\\', '*', '%']) >= 0 || s.Any(char.IsControl));
+        }, value => $"path='{value}'");
+    }
+
+    [Fact]
+    public void GuardThenCatchAll_AcceptedPath_GivesTheSegmentsADecodingUpstreamReads()
+    {
+        Assert.True(ResourceTemplate.TryParse("files:{path}", new CatchAllParameter("path", 0), out var template, out _));
+
+        Fuzz.Run(output, "path-guard-catch-all", HostilePath, 20_000, raw =>
+        {
+            if (RequestPathGuard.CheckPath(raw) is not null)
+            {
+                return;
+            }
+
+            // Kestrel decodes once; the resource is built from that; a careless upstream may decode once more.
+            var context = new DefaultHttpContext();
+            context.Request.Path = new PathString(PercentDecode(raw));
+            if (!template.TryExpand(context.Request, out var resource, out _))
+            {
+                return;
+            }
+
+            var segments = resource["files:".Length..].Split('/');
+            var again = PercentDecode(resource["files:".Length..]).Split('/');
+            Assert.Equal(raw.Split('/').Length - 1, segments.Length);
+            Assert.Equal(segments.Length, again.Length);
+            Assert.DoesNotContain(again, s => s.Length == 0 || s is "." or "..");
+        });
+    }
+
     private static List<string> Mutate(string[] lines, int kind, int a, int b, string text)
     {
         var copy = lines.ToList();

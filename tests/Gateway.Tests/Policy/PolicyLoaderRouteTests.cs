@@ -247,6 +247,40 @@ public sealed class PolicyLoaderRouteTests : IDisposable
     }
 
     [Fact]
+    public void LoadFromText_CatchAllGluedToALiteral_ReportsWholeSegments()
+    {
+        var result = LoadRoutes("""
+              - id: files-get
+                match: { methods: [GET], path: "/files/{**path}" }
+                upstream: crm
+                action: files.docs:read
+                resource: files:doc/v{path}
+                tier: low
+            """);
+
+        PolicyAssert.SingleError(result, 15, 15, "resource 'files:doc/v{path}' in route 'files-get': '{path}' is the path's catch-all and fills one or more whole segments");
+    }
+
+    [Theory]
+    [InlineData("files:doc/{path}")]
+    [InlineData("files:{path}")]
+    [InlineData("files:{path}/meta")]
+    [InlineData("files:doc/{PATH}")]
+    public void LoadFromText_CatchAllAsWholeSegments_Loads(string resource)
+    {
+        var result = LoadRoutes($$"""
+              - id: files-get
+                match: { methods: [GET], path: "/files/{**path}" }
+                upstream: crm
+                action: files.docs:read
+                resource: {{resource}}
+                tier: low
+            """);
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+    }
+
+    [Fact]
     public void LoadFromText_WildcardResource_ReportsConcreteResourceRequired()
     {
         var result = LoadRoutes("""

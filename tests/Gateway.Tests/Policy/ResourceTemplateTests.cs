@@ -102,4 +102,42 @@ public sealed class ResourceTemplateTests
         Assert.False(ResourceTemplate.TryParse(text, out _, out var error));
         Assert.False(string.IsNullOrEmpty(error));
     }
+
+    [Theory]
+    [InlineData("/files/public/a.txt", "files:doc/public/a.txt")]
+    [InlineData("/files/a", "files:doc/a")]
+    [InlineData("/files/a/b/c/d", "files:doc/a/b/c/d")]
+    public void TryExpand_CatchAll_FillsSegmentsFromThePath(string path, string expected)
+    {
+        Assert.True(ResourceTemplate.TryParse("files:doc/{path}", new CatchAllParameter("path", 1), out var template, out _));
+        var request = Request(routeValues: [("path", "not-what-is-forwarded")]);
+        request.Path = new PathString(path);
+
+        var ok = template.TryExpand(request, out var resource, out var problem);
+
+        Assert.True(ok, problem);
+        Assert.Equal(expected, resource);
+    }
+
+    [Theory]
+    [InlineData("/files")]
+    [InlineData("/files/")]
+    [InlineData("/files/a/")]
+    [InlineData("/files/a//b")]
+    [InlineData("/files/a/../b")]
+    [InlineData("/files/./b")]
+    [InlineData("/files/a/*/b")]
+    [InlineData("/files/a/**")]
+    [InlineData("/files/a\\b")]
+    [InlineData("/files/a%2Fb")]
+    [InlineData("/files/a/b\u0001")]
+    public void TryExpand_CatchAllWithAnUnsafeSegment_Fails(string path)
+    {
+        Assert.True(ResourceTemplate.TryParse("files:doc/{path}", new CatchAllParameter("path", 1), out var template, out _));
+        var request = Request();
+        request.Path = new PathString(path);
+
+        Assert.False(template.TryExpand(request, out _, out var problem));
+        Assert.Contains("'path'", problem, StringComparison.Ordinal);
+    }
 }
