@@ -114,7 +114,7 @@ public sealed partial class ApprovalFlow
             return TooLarge(decision, route, settings);
         }
 
-        decision.BodySha256 = body.Sha256;
+        decision.BodySha256 = body.Length > 0 ? body.Sha256 : null;
 
         var record = NewRecord(context, decision, route, reason, token, body, settings);
         ApprovalCreateResult created;
@@ -203,7 +203,7 @@ public sealed partial class ApprovalFlow
                 return TooLarge(decision, route, settings);
             }
 
-            decision.BodySha256 = body.Sha256;
+            decision.BodySha256 = body.Length > 0 ? body.Sha256 : null;
 
             mismatch = string.Equals(body.Sha256, record.BodySha256, StringComparison.Ordinal) ? null : "another request body";
         }

@@ -31,7 +31,10 @@ public sealed class AuthorizationDecision
 
     public TimeSpan? RetryAfter { get; set; }
 
-    /// <summary>SHA-256 of the request body, when the decision read it (routes that may need an approval).</summary>
+    /// <summary>
+    /// Lowercase hex SHA-256 of the request body for the audit event: taken by an approval when one read the body,
+    /// else as the body streams to the upstream, or by the refusal; null when the request carried no body bytes.
+    /// </summary>
     public string? BodySha256 { get; set; }
 
     /// <summary>A fresh DPoP server nonce for the <c>DPoP-Nonce</c> response header (RFC 9449 section 8), when the policy requires nonces.</summary>

@@ -50,6 +50,13 @@ public sealed class AuthorizationEvaluator
             return new(decision.Refuse(GatewayError.NoRoute, "No route of the policy matches this method and path."));
         }
 
+        // The resource the call names is known from the route and the request alone, so even a refusal for the token
+        // records what was attempted; a resource that cannot be built is refused only at check 6, in the contract's order.
+        if (route.Resource.TryExpand(context.Request, out var resource, out _))
+        {
+            decision.Resource = resource;
+        }
+
         // 2. The token: present, well formed, signed, fresh.
         var credential = ReadCredential(context.Request.Headers, out var problem);
         if (credential is null)
@@ -132,12 +139,12 @@ public sealed class AuthorizationEvaluator
         }
 
         // 6. Action and resource in scope of one grant entry.
-        if (!route.Resource.TryExpand(context.Request, out var resource, out var resourceProblem))
+        if (decision.Resource is not { } resource)
         {
-            return Refuse(decision, route, GatewayError.InvalidRequest, resourceProblem, "resource");
+            _ = route.Resource.TryExpand(context.Request, out _, out var resourceProblem);
+            return Refuse(decision, route, GatewayError.InvalidRequest, resourceProblem!, "resource");
         }
 
-        decision.Resource = resource;
         if (!ScopeEvaluator.IsInScope(token, route.Action, resource))
         {
             return Refuse(decision, route, GatewayError.InsufficientScope,

@@ -39,7 +39,12 @@ internal sealed class AuthorizationMiddleware
         if (route is not null && route.LiteralsMatchExactly(context.Request.Path.Value)
             && await RequestBodyLimit.CheckAsync(context, route.Snapshot.Policy.Gateway.MaxRequestBodyBytes) is { } tooLarge)
         {
-            var refusal = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
+            var refusal = new AuthorizationDecision
+            {
+                DecisionId = DecisionIds.Next(),
+                Route = route,
+                Resource = route.Resource.TryExpand(context.Request, out var resource, out _) ? resource : null,
+            }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
             await _recorder.RefuseAsync(context, refusal, activity, started);
             return;
         }
@@ -55,12 +60,22 @@ internal sealed class AuthorizationMiddleware
         PrepareUpstreamRequest(context.Request.Headers, decision);
         context.Response.OnStarting(static state => AddResponseHeaders((HttpContext)state), context);
         context.Features.Set(decision);
+
+        // An approval already read the body and took its digest; any other body is hashed as it streams to the upstream.
+        var digest = decision.BodySha256 is null && RequestBodyDigest.HasBody(context.Request) ? RequestBodyDigest.Install(context.Request) : null;
         try
         {
             await _next(context);
         }
         finally
         {
+            if (digest is not null)
+            {
+                decision.BodySha256 = await digest.FinishAsync(context.Request, decision.Route!.Snapshot.Policy.Gateway.MaxRequestBodyBytes);
+                digest.Uninstall(context.Request);
+                digest.Dispose();
+            }
+
             await _recorder.AuditAsync(context, decision, activity, context.Response.StatusCode);
         }
     }

@@ -59,27 +59,45 @@ public sealed partial class DecisionRecorder
         {
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                LogRefused(_logger, decision.DecisionId, routeId, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
+                LogRefused(_logger, decision.DecisionId, routeId ?? "-", decision.ErrorCode, decision.Reason ?? "-", decision.Token?.Jti ?? "-");
             }
         }
         else if (decision.IsShadowDenied)
         {
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                LogShadowDenied(_logger, decision.DecisionId, routeId, decision.ErrorCode, decision.Reason, decision.Token?.Jti);
+                LogShadowDenied(_logger, decision.DecisionId, routeId ?? "-", decision.ErrorCode, decision.Reason ?? "-", decision.Token?.Jti ?? "-");
             }
         }
         else
         {
-            LogAllowed(_logger, decision.DecisionId, routeId, decision.Token?.Jti);
+            LogAllowed(_logger, decision.DecisionId, routeId ?? "-", decision.Token?.Jti ?? "-");
         }
     }
 
     /// <summary>Records a refusal and writes its problem response.</summary>
-    public async Task RefuseAsync(HttpContext context, AuthorizationDecision decision, Activity? activity, long startedTimestamp)
+    /// <param name="context">The refused request.</param>
+    /// <param name="decision">The refusal.</param>
+    /// <param name="activity">The <c>gateway.authorize</c> span.</param>
+    /// <param name="startedTimestamp">When the decision started, for its duration.</param>
+    /// <param name="readBody">
+    /// False when the body must not be touched (its framing is what was refused), so the event has no digest of it.
+    /// </param>
+    public async Task RefuseAsync(HttpContext context, AuthorizationDecision decision, Activity? activity, long startedTimestamp, bool readBody = true)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(decision);
+
         Decided(decision, activity, startedTimestamp);
+
+        // Read after the decision is timed and before the answer is written, so a client waiting for 100 Continue gets
+        // it and sends the body. A body refused for its size is not read at all: the limit exists so such bodies are not.
+        if (readBody && decision.BodySha256 is null && decision.Error is not (GatewayError.RequestTooLarge or GatewayError.ContentTooLarge))
+        {
+            var limit = (decision.Route?.Snapshot.Policy ?? _policies.Current.Policy).Gateway.MaxRequestBodyBytes;
+            decision.BodySha256 = await RequestBodyDigest.ComputeAsync(context.Request, limit);
+        }
+
         await ProblemResponseWriter.WriteAsync(context, decision);
         await AuditAsync(context, decision, activity, context.Response.StatusCode);
     }
@@ -120,11 +138,11 @@ public sealed partial class DecisionRecorder
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Decision {DecisionId}: deny {Error} on route {Route} (reason {Reason}, jti {Jti})")]
-    private static partial void LogRefused(ILogger logger, string decisionId, string? route, string error, string? reason, string? jti);
+    private static partial void LogRefused(ILogger logger, string decisionId, string route, string error, string reason, string jti);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Decision {DecisionId}: shadow_deny {Error} on route {Route} (reason {Reason}, jti {Jti}); forwarded because the route is in shadow mode")]
-    private static partial void LogShadowDenied(ILogger logger, string decisionId, string? route, string error, string? reason, string? jti);
+    private static partial void LogShadowDenied(ILogger logger, string decisionId, string route, string error, string reason, string jti);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Decision {DecisionId}: allow on route {Route} (jti {Jti})")]
-    private static partial void LogAllowed(ILogger logger, string decisionId, string? route, string? jti);
+    private static partial void LogAllowed(ILogger logger, string decisionId, string route, string jti);
 }

@@ -31,7 +31,9 @@ public static class GatewayEndpointExtensions
             }
 
             var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next() }.Refuse(GatewayError.InvalidRequest, problem, reason);
-            return RefuseAsync(context, decision, started);
+
+            // A body whose framing is in doubt is not read, not even for its digest.
+            return RefuseAsync(context, decision, started, readBody: reason != "framing");
         });
 
     /// <summary>
@@ -68,9 +70,9 @@ public static class GatewayEndpointExtensions
     /// (contract section 8: one per request), so that an analyst finds every decision by its
     /// attributes and the audit event's <c>span_id</c> names that span, as for any other decision.
     /// </summary>
-    private static async Task RefuseAsync(HttpContext context, AuthorizationDecision decision, long started)
+    private static async Task RefuseAsync(HttpContext context, AuthorizationDecision decision, long started, bool readBody = true)
     {
         using var activity = GatewayTelemetry.StartAuthorize();
-        await context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity, started);
+        await context.RequestServices.GetRequiredService<DecisionRecorder>().RefuseAsync(context, decision, activity, started, readBody);
     }
 }

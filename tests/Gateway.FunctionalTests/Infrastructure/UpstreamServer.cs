@@ -20,7 +20,12 @@ public sealed class UpstreamServer : IAsyncDisposable
         Address = address;
     }
 
+    private long _bodyBytesReceived;
+
     public Uri Address { get; }
+
+    /// <summary>Body bytes read so far over all requests, counted as they arrive (not when a request is complete).</summary>
+    public long BodyBytesReceived => Interlocked.Read(ref _bodyBytesReceived);
 
     public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
 
@@ -34,7 +39,14 @@ public sealed class UpstreamServer : IAsyncDisposable
         app.Run(async context =>
         {
             using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk)) > 0)
+            {
+                body.Write(chunk, 0, read);
+                Interlocked.Add(ref server!._bodyBytesReceived, read);
+            }
+
             server!.Received.Enqueue(new ReceivedRequest(
                 context.Request.Method,
                 context.Request.Path.Value ?? "",
