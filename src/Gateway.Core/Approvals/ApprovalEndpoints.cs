@@ -107,11 +107,6 @@ public static class ApprovalEndpoints
             return AdminEndpoints.AdminProblem(400, "invalid_request", problem);
         }
 
-        if (!approve && string.IsNullOrWhiteSpace(note))
-        {
-            return AdminEndpoints.AdminProblem(400, "invalid_request", "A denial needs a reason the agent's operator can act on: {\"reason\": \"...\"}.");
-        }
-
         var tokens = context.Request.Headers[ApproverRules.Header];
         if (tokens.Count > 1)
         {
@@ -135,7 +130,11 @@ public static class ApprovalEndpoints
         }
     }
 
-    /// <summary>An optional JSON body <c>{"note": "..."}</c> (approve) or <c>{"reason": "..."}</c> (deny).</summary>
+    /// <summary>
+    /// An optional JSON body <c>{"note": "..."}</c> (approve) or <c>{"reason": "..."}</c> (deny): no body, an empty one,
+    /// or one without the member means no text. Read up to <see cref="MaxRequestBody"/> bytes whatever the framing, so a
+    /// chunked body cannot make the admin API hold more.
+    /// </summary>
     private static async Task<(string? Note, string? Problem)> ReadNoteAsync(HttpRequest request, string field, CancellationToken cancellationToken)
     {
         if (request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.ContainsKey(HeaderNames.TransferEncoding)))
@@ -143,17 +142,38 @@ public static class ApprovalEndpoints
             return (null, null);
         }
 
+        var tooLarge = $"The body may be at most {MaxRequestBody} bytes.";
         if (request.ContentLength > MaxRequestBody)
         {
-            return (null, $"The body may be at most {MaxRequestBody} bytes.");
+            return (null, tooLarge);
         }
 
+        var buffer = new byte[MaxRequestBody + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        {
+            length += read;
+        }
+
+        if (length > MaxRequestBody)
+        {
+            return (null, tooLarge);
+        }
+
+        var bytes = buffer.AsMemory(0, length);
+        if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return (null, null);
+        }
+
+        var shape = $"The body must be a JSON object such as {{\"{field}\": \"...\"}}.";
         try
         {
-            using var json = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            using var json = JsonDocument.Parse(bytes);
             if (json.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, $"The body must be a JSON object such as {{\"{field}\": \"...\"}}.");
+                return (null, shape);
             }
 
             if (!json.RootElement.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -169,11 +189,11 @@ public static class ApprovalEndpoints
             var text = value.GetString()!.Trim();
             return text.Length > ApprovalService.MaxNoteLength
                 ? (null, $"'{field}' may be at most {ApprovalService.MaxNoteLength} characters.")
-                : (text, null);
+                : (text.Length == 0 ? null : text, null);
         }
         catch (JsonException)
         {
-            return (null, $"The body must be a JSON object such as {{\"{field}\": \"...\"}}.");
+            return (null, shape);
         }
     }
 

@@ -153,13 +153,12 @@ internal static class ApprovalPage
 
           function decide(approve) {
             var note = $("note").value.trim();
-            if (!approve && note.length === 0) { text("result", "Write why you deny it; the agent's operator reads it."); $("note").focus(); return; }
             var extra = {};
             var approverToken = $("approver-token").value.trim();
             if (approverToken) { extra["Approver-Token"] = approverToken; }
             $("approve").disabled = true; $("deny").disabled = true;
             text("result", approve ? "Approving\u2026" : "Denying\u2026");
-            var body = approve ? { note: note || null } : { reason: note };
+            var body = approve ? { note: note || null } : { reason: note || null };
             call("POST", "/approvals/" + encodeURIComponent(id) + (approve ? "/approve" : "/deny"), body, extra).then(function (r) {
               if (r.status === 200) {
                 text("result", approve ? "Approved. The agent may now retry this exact call once." : "Denied.");
@@ -259,7 +258,7 @@ internal static class ApprovalPage
               <p id="decided" class="card" hidden></p>
               <form id="decide" class="card" hidden>
                 <p id="rules" class="muted"></p>
-                <label for="note">Note (required to deny)</label>
+                <label for="note">Note (optional; a denial's is shown to the agent)</label>
                 <textarea id="note" maxlength="500"></textarea>
                 <details id="approver">
                   <summary>Approver token (step-up, or to name yourself)</summary>

@@ -3,7 +3,10 @@ using Gateway.Policy;
 
 namespace Gateway.Host.Commands;
 
-/// <summary><c>gateway validate FILE...</c>: exit 0 when every policy is valid, 1 otherwise, errors as file:line:column.</summary>
+/// <summary>
+/// <c>gateway validate FILE...</c> (or <c>--config FILE</c>, as <c>serve</c> takes it): exit 0 when every policy is
+/// valid, 1 otherwise, errors as file:line:column.
+/// </summary>
 internal static class ValidateCommand
 {
     public static Command Create()
@@ -11,13 +14,28 @@ internal static class ValidateCommand
         var files = new Argument<string[]>("files")
         {
             Description = "Policy files or folders to check.",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("validate", "Check policy files; print every error with file:line:column.") { files };
+
+        // The option serve and explain take, so a command line that names its policy that way can be checked unchanged.
+        var config = new Option<string[]>("--config")
+        {
+            Description = "A policy file or folder to check, as serve takes it; may be repeated, and combined with FILE arguments.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("validate", "Check policy files; print every error with file:line:column.") { files, config };
+        command.Validators.Add(result =>
+        {
+            // Tokens, not values: a value read here would throw for a '--config' the parser already refused.
+            if ((result.GetResult(files)?.Tokens.Count ?? 0) == 0 && result.GetResult(config) is null)
+            {
+                result.AddError("Name the policy to check: gateway validate FILE|DIR... or gateway validate --config FILE|DIR.");
+            }
+        });
         command.SetAction(async (result, _) =>
         {
             var exit = 0;
-            foreach (var file in result.GetValue(files)!)
+            foreach (var file in (result.GetValue(config) ?? []).Concat(result.GetValue(files) ?? []))
             {
                 var loaded = PolicyLoader.Load(file);
                 if (loaded.Policy is null)

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Gateway.FunctionalTests.Infrastructure;
 using static Gateway.FunctionalTests.Approvals.ApprovalHarness;
 
@@ -116,19 +118,72 @@ public abstract class GatewayApprovalTests : IAsyncLifetime
         var id = (await ApprovalRequiredAsync(await CallAsync(Gateway, HttpMethod.Delete, "/crm/customers/deny-1", token), "approval_pending"))
             .GetProperty("approval_id").GetString()!;
 
-        var noReason = await AdminAsync(Gateway, HttpMethod.Post, $"/approvals/{id}/deny", body: new { });
+        var tooLong = await AdminAsync(Gateway, HttpMethod.Post, $"/approvals/{id}/deny", body: new { reason = new string('r', 501) });
         var denied = await JsonAsync(await AdminAsync(Gateway, HttpMethod.Post, $"/approvals/{id}/deny", body: new { reason = "wrong customer" }));
         var retry = await CallAsync(Gateway, HttpMethod.Delete, "/crm/customers/deny-1", token, approvalId: id);
         var again = await CallAsync(Gateway, HttpMethod.Delete, "/crm/customers/deny-1", token);
         var approveAfter = await ApproveAsync(Gateway, id);
 
-        Assert.Equal(HttpStatusCode.BadRequest, noReason.StatusCode);
+        await ProblemAssert.IsProblemAsync(tooLong, 400, "invalid_request");
         Assert.Equal("denied", denied.GetProperty("status").GetString());
         Assert.Equal("wrong customer", denied.GetProperty("note").GetString());
         Assert.Contains("wrong customer", (await ApprovalRequiredAsync(retry, "approval_denied")).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(id, (await ApprovalRequiredAsync(again, "approval_denied")).GetProperty("approval_id").GetString());
         Assert.Equal(HttpStatusCode.Conflict, approveAfter.StatusCode);
         Assert.Equal(0, Forwarded("deny-1"));
+    }
+
+    [Theory]
+    [InlineData("no body")]
+    [InlineData("empty body")]
+    [InlineData("empty object")]
+    [InlineData("blank reason")]
+    public async Task Deny_WithoutAReason_Denies_AndTheRetryIsRefusedWithoutQuotingOne(string body)
+    {
+        var token = AgentToken(Issuer);
+        var path = "/crm/customers/deny-bare-" + body.Replace(' ', '-');
+        var id = (await ApprovalRequiredAsync(await CallAsync(Gateway, HttpMethod.Delete, path, token), "approval_pending"))
+            .GetProperty("approval_id").GetString()!;
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/approvals/{id}/deny")
+        {
+            Content = body switch
+            {
+                "no body" => null,
+                "empty body" => new ByteArrayContent([]),
+                "empty object" => new StringContent("{}", Encoding.UTF8, "application/json"),
+                _ => new StringContent("{\"reason\": \"   \"}", Encoding.UTF8, "application/json"),
+            },
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestGateway.AdminKey);
+
+        var denied = await JsonAsync(await Gateway.Admin.SendAsync(request));
+        var retry = await CallAsync(Gateway, HttpMethod.Delete, path, token, approvalId: id);
+
+        Assert.Equal("denied", denied.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, denied.GetProperty("note").ValueKind);
+        var detail = (await ApprovalRequiredAsync(retry, "approval_denied")).GetProperty("detail").GetString();
+        Assert.Equal($"A human denied approval {id} for this exact call. Do not retry it unchanged.", detail);
+        Assert.Equal(0, Forwarded(path));
+    }
+
+    [Fact]
+    public async Task Deny_ChunkedBodyPastTheLimit_IsRefusedAndLeavesTheApprovalPending()
+    {
+        var token = AgentToken(Issuer);
+        var id = (await ApprovalRequiredAsync(await CallAsync(Gateway, HttpMethod.Delete, "/crm/customers/deny-huge", token), "approval_pending"))
+            .GetProperty("approval_id").GetString()!;
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/approvals/{id}/deny")
+        {
+            Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"reason\": \"" + new string('x', 64 * 1024) + "\"}"))),
+        };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestGateway.AdminKey);
+
+        var refused = await Gateway.Admin.SendAsync(request);
+        var view = await JsonAsync(await AdminAsync(Gateway, HttpMethod.Get, $"/approvals/{id}"));
+
+        await ProblemAssert.IsProblemAsync(refused, 400, "invalid_request");
+        Assert.Equal("pending", view.GetProperty("status").GetString());
     }
 
     [Fact]
