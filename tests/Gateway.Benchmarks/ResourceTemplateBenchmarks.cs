@@ -11,6 +11,7 @@ public class ResourceTemplateBenchmarks
     private ResourceTemplate _onePlaceholder = null!;
     private ResourceTemplate _twoPlaceholders = null!;
     private ResourceTemplate _header = null!;
+    private ResourceTemplate _catchAll = null!;
     private HttpRequest _request = null!;
 
     [GlobalSetup]
@@ -19,10 +20,14 @@ public class ResourceTemplateBenchmarks
         _onePlaceholder = Parse("crm:customer/{customerId}");
         _twoPlaceholders = Parse("crm:customer/{customerId}/note/{noteId}");
         _header = Parse("payments:account/{header.X-Account-Id}");
+        _catchAll = ResourceTemplate.TryParse("files:doc/{path}", new CatchAllParameter("path", 1), out var catchAll, out var error)
+            ? catchAll
+            : throw new ArgumentException(error);
         var context = new DefaultHttpContext();
         context.Request.RouteValues["customerId"] = "42";
         context.Request.RouteValues["noteId"] = "7";
         context.Request.Headers["X-Account-Id"] = "acct-1001";
+        context.Request.Path = new PathString("/files/public/reports/2026/q1.pdf");
         _request = context.Request;
     }
 
@@ -34,6 +39,10 @@ public class ResourceTemplateBenchmarks
 
     [Benchmark]
     public string? OneHeader() => _header.TryExpand(_request, out var resource, out _) ? resource : null;
+
+    /// <summary>A catch-all route's four segments (<c>/files/{**path}</c>), each checked.</summary>
+    [Benchmark]
+    public string? CatchAllFourSegments() => _catchAll.TryExpand(_request, out var resource, out _) ? resource : null;
 
     private static ResourceTemplate Parse(string text) =>
         ResourceTemplate.TryParse(text, out var template, out var error) ? template : throw new ArgumentException(error);
