@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server, and
-# chromium with chromium-driver for the approval page's browser test),
+# The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server,
+# chromium with chromium-driver for the approval page's browser test, node and npm for the
+# interop tests' client libraries),
 # builds with warnings as errors, checks formatting, runs every test project, and ends with
 # one line: "N passed, N failed, N skipped".
 set -euo pipefail
@@ -11,6 +12,9 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The browser test drives Debian's Chromium through its own driver, at these exact paths.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# Standard JavaScript clients (npm dpop and jose) sign proofs and tokens for the interop tests.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing: ${need_apt[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
@@ -18,6 +22,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 # The tests start their own redis-server processes on free ports; a packaged service is not needed.
+
+# The versions pinned in tests/interop/package-lock.json, installed once per checkout.
+if [ ! -d tests/interop/node_modules ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+  npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error >/dev/null
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

@@ -75,7 +75,7 @@ internal static class DpopProofKey
                     rsa.VerifyData(signingInput, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
                 (RsaSecurityKey { Rsa: { } rsa }, JwsAlgorithms.Ps256) =>
                     rsa.VerifyData(signingInput, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss),
-                (Ed25519SecurityKey ed, JwsAlgorithms.EdDsa) =>
+                (Ed25519SecurityKey ed, JwsAlgorithms.EdDsa or JwsAlgorithms.Ed25519) =>
                     SignatureAlgorithm.Ed25519.Verify(ed.PublicKey, signingInput, signature),
                 _ => false,
             };

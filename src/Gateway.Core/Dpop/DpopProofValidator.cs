@@ -60,10 +60,10 @@ public sealed class DpopProofValidator
         }
 
         _settings = settings;
-        _algorithms = settings.Algorithms.ToFrozenSet(StringComparer.Ordinal);
+        _algorithms = JwsAlgorithms.AllowListOf(settings.Algorithms);
         _nonces = nonces;
         _time = time;
-        AlgorithmsChallenge = $"algs=\"{string.Join(' ', settings.Algorithms)}\"";
+        AlgorithmsChallenge = $"algs=\"{string.Join(' ', JwsAlgorithms.WithEquivalents(settings.Algorithms))}\"";
     }
 
     public DpopSettings Settings => _settings;

@@ -86,7 +86,7 @@ internal sealed partial class PolicyBinder
                 return;
             }
 
-            if (!issuer.Algorithms.Contains(key.Algorithm, StringComparer.Ordinal))
+            if (!issuer.Algorithms.Any(a => JwsAlgorithms.AreEquivalent(a, key.Algorithm)))
             {
                 file.Error(keyNode, $"signing_key_file '{keyNode.Value}' {DelegationWhere} is a {key.Algorithm} key, but issuer '{issuer.Issuer}' accepts only {string.Join(", ", issuer.Algorithms)}; child tokens would be refused");
                 return;

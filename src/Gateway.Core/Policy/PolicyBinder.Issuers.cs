@@ -124,9 +124,9 @@ internal sealed partial class PolicyBinder
                 _ when algorithm.Equals("none", StringComparison.OrdinalIgnoreCase) =>
                     $"algorithm '{algorithm}' {reader.Where} is never accepted: an unsigned token proves nothing, anyone could write one",
                 _ when algorithm.StartsWith("HS", StringComparison.OrdinalIgnoreCase) =>
-                    $"algorithm '{algorithm}' {reader.Where} is never accepted: HMAC keys are shared secrets, so whoever can check a token could also mint one; use ES256, EdDSA, RS256 or PS256",
+                    $"algorithm '{algorithm}' {reader.Where} is never accepted: HMAC keys are shared secrets, so whoever can check a token could also mint one; use ES256, EdDSA (or Ed25519), RS256 or PS256",
                 _ =>
-                    $"unsupported algorithm '{algorithm}' {reader.Where} (expected ES256, EdDSA, RS256 or PS256){DidYouMean.Hint(algorithm, PolicyNames.SupportedAlgorithms)}",
+                    $"unsupported algorithm '{algorithm}' {reader.Where} (expected ES256, EdDSA, Ed25519, RS256 or PS256){DidYouMean.Hint(algorithm, PolicyNames.SupportedAlgorithms)}",
             };
             reader.File.Error(item, message);
         }

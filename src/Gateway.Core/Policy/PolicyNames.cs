@@ -11,7 +11,7 @@ internal static class PolicyNames
 
     public static readonly string[] AllSections = [.. SingleSections, .. MergedSections];
 
-    public static readonly string[] SupportedAlgorithms = ["ES256", "EdDSA", "RS256", "PS256"];
+    public static readonly string[] SupportedAlgorithms = ["ES256", "EdDSA", "Ed25519", "RS256", "PS256"];
 
     public static readonly IReadOnlyDictionary<string, IntentMethod> Intents = new Dictionary<string, IntentMethod>(StringComparer.Ordinal)
     {

@@ -296,7 +296,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
     {
         public IssuerSettings Settings { get; } = settings;
 
-        public FrozenSet<string> Algorithms { get; } = settings.Algorithms.ToFrozenSet(StringComparer.Ordinal);
+        public FrozenSet<string> Algorithms { get; } = JwsAlgorithms.AllowListOf(settings.Algorithms);
 
         public FrozenSet<string> Types { get; } = settings.Types.Select(JoseHeader.NormalizeType).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }

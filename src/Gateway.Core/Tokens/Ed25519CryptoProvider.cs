@@ -4,7 +4,7 @@ using NSec.Cryptography;
 namespace Gateway.Tokens;
 
 /// <summary>
-/// Plugs EdDSA (RFC 8037, Ed25519 only) into IdentityModel via <see cref="CryptoProviderFactory.CustomCryptoProvider"/>.
+/// Plugs EdDSA (RFC 8037, Ed25519 only; also under its RFC 9864 name <c>Ed25519</c>) into IdentityModel via <see cref="CryptoProviderFactory.CustomCryptoProvider"/>.
 /// </summary>
 internal sealed class Ed25519CryptoProvider : ICryptoProvider
 {
@@ -17,14 +17,14 @@ internal sealed class Ed25519CryptoProvider : ICryptoProvider
     // IdentityModel also asks with no arguments (when it releases a provider), so an empty args list
     // answers for the algorithm alone.
     public bool IsSupportedAlgorithm(string algorithm, params object[] args) =>
-        string.Equals(algorithm, JwsAlgorithms.EdDsa, StringComparison.Ordinal)
+        algorithm is JwsAlgorithms.EdDsa or JwsAlgorithms.Ed25519
         && (args is null || args.Length == 0 || args[0] is Ed25519SecurityKey);
 
     public object Create(string algorithm, params object[] args)
     {
         if (!IsSupportedAlgorithm(algorithm, args) || args is null || args.Length == 0)
         {
-            throw new NotSupportedException("Only EdDSA with an Ed25519SecurityKey is supported.");
+            throw new NotSupportedException("Only EdDSA (Ed25519) with an Ed25519SecurityKey is supported.");
         }
 
         var key = (Ed25519SecurityKey)args[0];
@@ -34,7 +34,7 @@ internal sealed class Ed25519CryptoProvider : ICryptoProvider
             throw new InvalidOperationException("Cannot sign with an Ed25519 key that has no private part.");
         }
 
-        return new Ed25519SignatureProvider(key, willCreateSignatures);
+        return new Ed25519SignatureProvider(key, algorithm, willCreateSignatures);
     }
 
     public void Release(object cryptoInstance)
@@ -51,8 +51,8 @@ internal sealed class Ed25519SignatureProvider : SignatureProvider
 {
     private readonly Ed25519SecurityKey _key;
 
-    public Ed25519SignatureProvider(Ed25519SecurityKey key, bool willCreateSignatures)
-        : base(key, JwsAlgorithms.EdDsa)
+    public Ed25519SignatureProvider(Ed25519SecurityKey key, string algorithm, bool willCreateSignatures)
+        : base(key, algorithm)
     {
         _key = key;
         WillCreateSignatures = willCreateSignatures;

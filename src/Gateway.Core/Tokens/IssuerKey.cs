@@ -30,5 +30,5 @@ public sealed class IssuerKey
     public bool CanVerify(string algorithm) =>
         JwsAlgorithms.IsSupported(algorithm)
         && JwsAlgorithms.FamilyOf(algorithm) == Family
-        && (Algorithm is null || string.Equals(Algorithm, algorithm, StringComparison.Ordinal));
+        && (Algorithm is null || JwsAlgorithms.AreEquivalent(Algorithm, algorithm));
 }

@@ -368,7 +368,7 @@ internal static class Jwk
         var algorithm = OptionalString(jwk, "alg");
         if (algorithm is not null && !JwsAlgorithms.IsSupported(algorithm))
         {
-            throw new FormatException($"key '{OptionalString(jwk, "kid")}' declares an unsupported \"alg\" (ES256, EdDSA, RS256, PS256 are supported)");
+            throw new FormatException($"key '{OptionalString(jwk, "kid")}' declares an unsupported \"alg\" (ES256, EdDSA, Ed25519, RS256, PS256 are supported)");
         }
 
         return algorithm;

@@ -8,7 +8,7 @@ internal static class KeysCommand
 {
     public static Command Create()
     {
-        var alg = new Option<string>("--alg") { Description = "ES256, EdDSA, RS256 or PS256.", Required = true };
+        var alg = new Option<string>("--alg") { Description = "ES256, EdDSA, Ed25519 (RFC 9864's name for EdDSA), RS256 or PS256.", Required = true };
         alg.AcceptOnlyFromAmong(JwsAlgorithms.Supported.ToArray());
         var kid = new Option<string>("--kid") { Description = "Key id (kid) to put in tokens and the JWKS.", Required = true };
         var output = new Option<string>("--out") { Description = "Folder to write KID-private.jwk and KID.jwks.json into.", Required = true };

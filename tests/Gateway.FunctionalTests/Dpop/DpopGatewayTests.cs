@@ -7,7 +7,7 @@ namespace Gateway.FunctionalTests.Dpop;
 /// <summary>DPoP-bound tokens through a real gateway: only the key holder's fresh, once-used proof gets a call through.</summary>
 public sealed class DpopGatewayTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>, IDisposable
 {
-    private const string Algs = "algs=\"ES256 EdDSA RS256 PS256\"";
+    private const string Algs = "algs=\"ES256 EdDSA Ed25519 RS256 PS256\"";
 
     private readonly TestDpopKey _key = TestDpopKey.Create();
 

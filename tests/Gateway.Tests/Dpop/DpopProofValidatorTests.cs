@@ -31,6 +31,7 @@ public sealed class DpopProofValidatorTests : IDisposable
     [Theory]
     [InlineData("ES256")]
     [InlineData("EdDSA")]
+    [InlineData("Ed25519")]
     [InlineData("RS256")]
     [InlineData("PS256")]
     public void Validate_ValidProof_IsAcceptedWithItsJtiAndThumbprint(string algorithm)
@@ -44,6 +45,42 @@ public sealed class DpopProofValidatorTests : IDisposable
         Assert.Equal(key.Thumbprint, result.Thumbprint);
         Assert.Matches("^[0-9a-f]{32}$", result.Jti);
     }
+
+    [Theory]
+    [InlineData("EdDSA", "ES256,EdDSA,RS256,PS256")]
+    [InlineData("EdDSA", "EdDSA")]
+    [InlineData("EdDSA", "Ed25519")]
+    [InlineData("ES256", "ES256")]
+    public void Validate_ProofAsTheDpopLibraryWritesIt_IsAccepted(string keyAlgorithm, string allowed)
+    {
+        using var key = TestDpopKey.Create(keyAlgorithm);
+        var proof = key.LibraryStyleProof("GET", Uri, AccessToken, Now);
+        var validator = Validator(new DpopSettings { Algorithms = allowed.Split(',') });
+
+        var result = Validate(proof, jkt: key.Thumbprint, validator: validator);
+
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(key.Thumbprint, result.Thumbprint);
+    }
+
+    [Fact]
+    public void Validate_Ed25519Proof_PolicyWithoutAnyEdDsaName_IsRefusedAndTheChallengeSaysWhatIsAccepted()
+    {
+        using var key = TestDpopKey.Create("Ed25519");
+        var validator = Validator(new DpopSettings { Algorithms = ["ES256"] });
+
+        var result = Validate(key.LibraryStyleProof("GET", Uri, AccessToken, Now), jkt: key.Thumbprint, validator: validator);
+
+        Assert.False(result.IsValid);
+        Assert.Equal(DpopFailureReasons.AlgorithmNotAllowed, result.Reason);
+        Assert.Equal("algs=\"ES256\"", validator.AlgorithmsChallenge);
+    }
+
+    [Theory]
+    [InlineData("ES256,EdDSA,RS256,PS256", "algs=\"ES256 EdDSA Ed25519 RS256 PS256\"")]
+    [InlineData("Ed25519,ES256", "algs=\"Ed25519 EdDSA ES256\"")]
+    public void AlgorithmsChallenge_NamesBothSpellingsOfEd25519(string allowed, string challenge) =>
+        Assert.Equal(challenge, Validator(new DpopSettings { Algorithms = allowed.Split(',') }).AlgorithmsChallenge);
 
     public static TheoryData<string, string> BrokenProofs => new()
     {
@@ -198,7 +235,7 @@ public sealed class DpopProofValidatorTests : IDisposable
         var result = Validate(Proof(), validator: validator);
 
         Assert.Equal(DpopFailureReasons.AlgorithmNotAllowed, result.Reason);
-        Assert.Equal("algs=\"EdDSA\"", validator.AlgorithmsChallenge);
+        Assert.Equal("algs=\"EdDSA Ed25519\"", validator.AlgorithmsChallenge);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class TestDpopKey : IDisposable
     {
         "ES256" => new(algorithm, ECDsa.Create(ECCurve.NamedCurves.nistP256), null, null),
         "RS256" or "PS256" => new(algorithm, null, RSA.Create(2048), null),
-        "EdDSA" => new(algorithm, null, null, Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })),
+        "EdDSA" or "Ed25519" => new(algorithm, null, null, Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })),
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null),
     };
 
@@ -120,6 +120,37 @@ public sealed class TestDpopKey : IDisposable
             _ => SignatureAlgorithm.Ed25519.Sign(_ed!, data),
         };
         return input + "." + B64(signature);
+    }
+
+    /// <summary>
+    /// A proof exactly as the npm <c>dpop</c> package (2.x) writes one, reproduced member for member: header
+    /// <c>alg</c>, <c>typ</c>, <c>jwk</c> (with <c>kty</c>, <c>crv</c>, <c>x</c>[, <c>y</c>] in that order, as its
+    /// public-key export lists them), and claims <c>iat</c>, <c>jti</c> (a dashed UUID), <c>htm</c>, <c>htu</c>,
+    /// <c>ath</c>. For an Ed25519 key its <c>alg</c> is RFC 9864's <c>Ed25519</c>, not <c>EdDSA</c>.
+    /// </summary>
+    public string LibraryStyleProof(string method, string uri, string accessToken, DateTimeOffset iat)
+    {
+        var jwk = PublicJwk();
+        var ordered = new JsonObject { ["kty"] = (string?)jwk["kty"], ["crv"] = (string?)jwk["crv"] };
+        foreach (var member in new[] { "e", "n", "x", "y" })
+        {
+            if (jwk[member] is { } value)
+            {
+                ordered[member] = value.GetValue<string>();
+            }
+        }
+
+        var alg = _ed is not null ? "Ed25519" : Algorithm;
+        var header = new JsonObject { ["alg"] = alg, ["typ"] = "dpop+jwt", ["jwk"] = ordered };
+        var claims = new JsonObject
+        {
+            ["iat"] = iat.ToUnixTimeSeconds(),
+            ["jti"] = Guid.NewGuid().ToString("D"),
+            ["htm"] = method,
+            ["htu"] = uri,
+            ["ath"] = AccessTokenHash(accessToken),
+        };
+        return Sign(header, claims);
     }
 
     public static string AccessTokenHash(string accessToken) => B64(SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)));

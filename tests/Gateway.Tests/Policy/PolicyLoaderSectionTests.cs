@@ -181,8 +181,8 @@ public sealed class PolicyLoaderSectionTests : IDisposable
     [Theory]
     [InlineData("none", "algorithm 'none' in issuer 'https://idp.example' is never accepted: an unsigned token proves nothing")]
     [InlineData("HS256", "algorithm 'HS256' in issuer 'https://idp.example' is never accepted: HMAC keys are shared secrets")]
-    [InlineData("ES384", "unsupported algorithm 'ES384' in issuer 'https://idp.example' (expected ES256, EdDSA, RS256 or PS256)")]
-    [InlineData("es256", "unsupported algorithm 'es256' in issuer 'https://idp.example' (expected ES256, EdDSA, RS256 or PS256) (did you mean 'ES256'?)")]
+    [InlineData("ES384", "unsupported algorithm 'ES384' in issuer 'https://idp.example' (expected ES256, EdDSA, Ed25519, RS256 or PS256)")]
+    [InlineData("es256", "unsupported algorithm 'es256' in issuer 'https://idp.example' (expected ES256, EdDSA, Ed25519, RS256 or PS256) (did you mean 'ES256'?)")]
     public void LoadFromText_RefusedAlgorithm_ReportsWhy(string algorithm, string fragment)
     {
         var result = _folder.LoadText($"""

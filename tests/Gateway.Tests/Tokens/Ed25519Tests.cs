@@ -66,6 +66,59 @@ public sealed class Ed25519Tests
         Assert.Equal("agent:a", token.Agent);
     }
 
+    [Theory]
+    [InlineData(JwsAlgorithms.Ed25519, JwsAlgorithms.EdDsa)]
+    [InlineData(JwsAlgorithms.EdDsa, JwsAlgorithms.Ed25519)]
+    [InlineData(JwsAlgorithms.Ed25519, JwsAlgorithms.Ed25519)]
+    public async Task ValidateAsync_EitherEd25519Name_IssuerListingTheOther_Valid(string tokenAlgorithm, string issuerAllows)
+    {
+        // The key's JWK declares the token's spelling; the policy lists the other one (RFC 9864 renamed EdDSA).
+        var issuer = new TestIssuer(algorithm: tokenAlgorithm);
+        var gateway = new TestGateway([issuer.Settings(algorithms: [issuerAllows])], [issuer]);
+
+        var minted = issuer.Mint(gateway.Now);
+
+        var token = await gateway.AssertValidAsync(minted);
+
+        using var header = System.Text.Json.JsonDocument.Parse(Base64UrlDecode(minted.Split('.')[0]));
+        Assert.Equal(tokenAlgorithm, header.RootElement.GetProperty("alg").GetString());
+        Assert.Equal("user:alice", token.Subject);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_Ed25519HeaderOnAKeyWhoseJwkSaysEdDsa_Valid()
+    {
+        var issuer = new TestIssuer(algorithm: JwsAlgorithms.EdDsa);
+        var gateway = new TestGateway([issuer.Settings(algorithms: [JwsAlgorithms.EdDsa])], [issuer]);
+
+        await gateway.AssertValidAsync(issuer.Mint(gateway.Now, header: h => h["alg"] = JwsAlgorithms.Ed25519));
+    }
+
+    [Fact]
+    public async Task ValidateAsync_Ed25519Token_IssuerAllowingOnlyEs256_Refused()
+    {
+        var issuer = new TestIssuer(algorithm: JwsAlgorithms.Ed25519);
+        var gateway = new TestGateway([issuer.Settings(algorithms: [JwsAlgorithms.Es256])], [issuer]);
+
+        var result = await gateway.Validator.ValidateAsync(issuer.Mint(gateway.Now), CancellationToken.None);
+
+        Assert.False(result.IsValid);
+        Assert.Equal("algorithm_not_allowed", result.Failure!.Reason);
+    }
+
+    [Fact]
+    public void KeyGenerator_Ed25519_WritesTheFullySpecifiedNameInTheJwk()
+    {
+        var pair = KeyGenerator.Generate(JwsAlgorithms.Ed25519, "ed");
+
+        var jwk = System.Text.Json.Nodes.JsonNode.Parse(pair.PublicJwks)!["keys"]![0]!;
+        Assert.Equal("Ed25519", (string?)jwk["alg"]);
+        Assert.Equal("OKP", (string?)jwk["kty"]);
+        Assert.Equal("Ed25519", (string?)jwk["crv"]);
+    }
+
+    private static byte[] Base64UrlDecode(string part) => System.Buffers.Text.Base64Url.DecodeFromChars(part);
+
     [Fact]
     public void Jwk_PrivateKeyWhosePublicPartDoesNotMatch_Refused()
     {
