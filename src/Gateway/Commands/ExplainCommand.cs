@@ -6,11 +6,19 @@ using Gateway.Policy;
 namespace Gateway.Host.Commands;
 
 /// <summary>
-/// <c>gateway explain</c>: the decision the gateway would make for one request, with no side
-/// effects (no budget charged, nothing forwarded). Exit 0 when allowed, 2 when refused.
+/// <c>gateway explain</c>: the decision the policy and the token give one request, with no side
+/// effects (no budget charged, nothing forwarded). Exit 0 when allowed, 2 when refused. It runs
+/// offline, so the checks whose state only the running gateway holds are skipped, and its output
+/// and help say which: a user must never read "allow" as a promise the gateway will forward.
 /// </summary>
 internal static class ExplainCommand
 {
+    private const string Help =
+        "Print the decision the policy and the token give one request, without side effects (nothing charged, nothing forwarded). "
+        + "It runs offline: it does NOT check revocations, approvals already granted, the step and risk budgets left, or the store, "
+        + "which only the running gateway holds, so an \"allow\" here can still be refused there. The output lists them under \"not_checked\". "
+        + "Exit 0 allow, 2 deny, 1 bad policy.";
+
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "Policy file or folder.", DefaultValueFactory = _ => Path.Combine("config", "gateway.yaml") };
@@ -18,7 +26,7 @@ internal static class ExplainCommand
         var method = new Option<string>("--method") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
         var path = new Option<string>("--path") { Description = "Request path, with an optional query string.", Required = true };
         var headers = new Option<string[]>("--header") { Description = "Extra request header 'Name: value' (for {header.NAME} resources).", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("explain", "Print the decision for one request without side effects.") { config, token, method, path, headers };
+        var command = new Command("explain", Help) { config, token, method, path, headers };
         command.SetAction(async (result, cancellationToken) =>
         {
             var loaded = PolicyLoader.Load(result.GetValue(config)!);
@@ -42,7 +50,6 @@ internal static class ExplainCommand
             var query = target.IndexOf('?', StringComparison.Ordinal);
             request.Path = query < 0 ? target : target[..query];
             request.QueryString = query < 0 ? QueryString.Empty : new QueryString(target[query..]);
-            request.Headers.Authorization = "Bearer " + result.GetValue(token);
             foreach (var header in result.GetValue(headers) ?? [])
             {
                 var colon = header.IndexOf(':', StringComparison.Ordinal);
@@ -51,6 +58,8 @@ internal static class ExplainCommand
                     request.Headers.Append(header[..colon].Trim(), header[(colon + 1)..].Trim());
                 }
             }
+
+            request.Headers.Authorization = "Bearer " + result.GetValue(token);
 
             var guard = RequestPathGuard.CheckPath(request.Path.Value);
             var values = new RouteValueDictionary();
@@ -65,7 +74,7 @@ internal static class ExplainCommand
             await using var stdout = Console.OpenStandardOutput();
             await using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
-                DecisionJson.Write(json, decision, request.Method, request.Path.Value);
+                DecisionJson.Write(json, decision, request.Method, request.Path.Value, DecisionJson.OfflineSkipped);
             }
 
             await Console.Out.WriteLineAsync();
