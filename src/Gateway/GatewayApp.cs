@@ -127,8 +127,9 @@ public static class GatewayApp
             }
         };
 
-        var admin = BuildAdmin(proxy.Services, options.AdminUrls ?? policies.Current.Policy.Admin.Urls);
-        var server = new GatewayServer(proxy, admin, proxy.Services.GetRequiredService<AuditSinks>().Writer);
+        var adminUrls = options.AdminUrls ?? policies.Current.Policy.Admin.Urls;
+        var admin = BuildAdmin(proxy.Services, adminUrls);
+        var server = new GatewayServer(proxy, admin, proxy.Services.GetRequiredService<AuditSinks>().Writer, options.Urls, adminUrls);
         proxy.Services.GetRequiredService<ApprovalLinks>().UseListener(() => server.AdminAddress);
         return server;
     }

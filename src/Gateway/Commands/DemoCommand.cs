@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Security.Cryptography;
+using Gateway.Admin;
 using Gateway.Host.Demo;
 using Gateway.Policy;
 
@@ -31,11 +33,23 @@ internal static class DemoCommand
 
             var upstreams = loaded.Policy.Upstreams.Values
                 .SelectMany(u => u.Destinations.Select(d => (u.Name, d.GetLeftPart(UriPartial.Authority))))
+                .DistinctBy(u => u.Item2, StringComparer.OrdinalIgnoreCase)
                 .ToList();
-            var apps = await DemoUpstreams.StartAsync(upstreams, cancellationToken);
+            IReadOnlyList<WebApplication> apps;
+            try
+            {
+                apps = await DemoUpstreams.StartAsync(upstreams, cancellationToken);
+            }
+            catch (DemoUpstreamInUseException ex)
+            {
+                await Console.Error.WriteLineAsync(StartupProblems.UpstreamInUse(ex.Name, ex.Url));
+                return 1;
+            }
+
             try
             {
                 await Console.Out.WriteLineAsync($"Demo upstreams: {string.Join(", ", upstreams.Select(u => $"{u.Name} on {u.Item2}"))}");
+                options = WithAdminKey(options, loaded.Policy);
                 return await ServeCommand.RunAsync(options, cancellationToken);
             }
             finally
@@ -47,5 +61,25 @@ internal static class DemoCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The tour's admin steps need a key. A demo started without one would silently refuse every admin call,
+    /// so it makes a key for this run and prints it, with how to choose one instead. A policy that lists
+    /// admin keys of its own is left alone: its operator has chosen.
+    /// </summary>
+    private static GatewayStartOptions WithAdminKey(GatewayStartOptions options, GatewayPolicy policy)
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(AdminKeyAuthenticator.EnvironmentVariable)) || policy.Admin.KeySha256.Count > 0)
+        {
+            return options;
+        }
+
+        var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var admin = string.Join(" ", options.AdminUrls ?? policy.Admin.Urls);
+        Console.Out.WriteLine($"GATEWAY_ADMIN_KEY is not set, so this demo made an admin key for this run: {key}");
+        Console.Out.WriteLine($"  The admin API on {admin} accepts 'Authorization: Bearer {key}'. Set GATEWAY_ADMIN_KEY to choose the key yourself.");
+        var settings = new Dictionary<string, string?>(options.Settings) { [AdminKeyAuthenticator.EnvironmentVariable] = key };
+        return options with { Settings = settings };
     }
 }

@@ -61,7 +61,15 @@ internal static class ServeCommand
 
         await using (app)
         {
-            await app.RunAsync(cancellationToken);
+            try
+            {
+                await app.RunAsync(cancellationToken);
+            }
+            catch (ListenerInUseException ex)
+            {
+                await Console.Error.WriteLineAsync(StartupProblems.AddressInUse(ex.Url, ex.IsAdmin ? "--admin-urls (or admin.urls in the policy)" : "--urls"));
+                return 1;
+            }
         }
 
         return 0;

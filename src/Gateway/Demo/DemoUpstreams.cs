@@ -19,7 +19,21 @@ internal static class DemoUpstreams
             builder.WebHost.UseUrls(url);
             var app = builder.Build();
             app.Map("/{**path}", (HttpContext context) => Echo(context, name));
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException ex) when (Commands.StartupProblems.IsAddressInUse(ex))
+            {
+                await app.DisposeAsync();
+                foreach (var started in apps)
+                {
+                    await started.DisposeAsync();
+                }
+
+                throw new DemoUpstreamInUseException(name, url, ex);
+            }
+
             apps.Add(app);
         }
 
@@ -47,6 +61,13 @@ internal static class DemoUpstreams
         };
         await JsonSerializer.SerializeAsync(context.Response.Body, seen, DemoJson.Default.DictionaryStringObject, context.RequestAborted);
     }
+}
+
+/// <summary>A demo upstream's port is taken (another demo still running, usually).</summary>
+internal sealed class DemoUpstreamInUseException(string name, string url, Exception inner) : IOException(inner.Message, inner)
+{
+    public string Name { get; } = name;
+    public string Url { get; } = url;
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object?>))]
