@@ -1,7 +1,9 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Approvals;
 using Gateway.Budgets;
+using Gateway.Enforcement;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -119,7 +121,7 @@ public static class AdminEndpoints
     /// <summary>The admin API's problem+json; <paramref name="reason"/> is the specific word under the code, when there is one.</summary>
     internal static IResult AdminProblem(int status, string error, string detail, string? reason = null)
     {
-        var body = new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["status"] = status, ["error"] = error, ["detail"] = detail, ["trace_id"] = TraceId() };
+        var body = new Dictionary<string, object> { ["type"] = "urn:gateway:problem:" + error, ["title"] = AdminTitle(error), ["status"] = status, ["error"] = error, ["detail"] = detail, ["trace_id"] = TraceId() };
         if (reason is not null)
         {
             body["reason"] = reason;
@@ -131,6 +133,17 @@ public static class AdminEndpoints
             "application/problem+json",
             status);
     }
+
+    // The proxy's codes keep the proxy's titles, so one code reads the same from either listener.
+    private static readonly FrozenDictionary<string, string> Titles = Enum.GetValues<GatewayError>()
+        .Where(e => e != GatewayError.None)
+        .ToFrozenDictionary(e => e.ToCode(), e => e.ToTitle(), StringComparer.Ordinal);
+
+    /// <summary>RFC 9457's <c>title</c> for an admin code: the proxy's title, else the code in words (<c>approval_not_found</c>: "Approval not found").</summary>
+    internal static string AdminTitle(string error) =>
+        Titles.TryGetValue(error, out var title) ? title
+        : error.Length == 0 ? "Error"
+        : char.ToUpperInvariant(error[0]) + error[1..].Replace('_', ' ');
 
     /// <summary>The request's W3C trace id for a problem's <c>trace_id</c> (contract section 4: every refusal has one).</summary>
     internal static string TraceId() =>

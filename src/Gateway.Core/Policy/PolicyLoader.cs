@@ -257,8 +257,32 @@ public static class PolicyLoader
         // so `match: { path: /a/{id} }` does not parse. Say so, since the parser's words do not.
         var hint = e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase)
             ? " (inside { } or [ ], a value containing {, }, [, ] or ',' must be quoted, such as path: \"/crm/customers/{customerId}\")"
-            : "";
+            : IndentationHint(e.Message, e.Start.Line);
         file.Error(e.Start, $"YAML syntax error: {message.TrimEnd('.')}{hint}");
+    }
+
+    /// <summary>
+    /// YamlDotNet's words for a misindented line name the parser's state, not the fix. These are the
+    /// three ways a hand-edited policy gets indentation wrong, each with what to do.
+    /// </summary>
+    private static string IndentationHint(string message, long line)
+    {
+        if (message.Contains("did not find expected key", StringComparison.Ordinal))
+        {
+            return $" (check the indentation of line {line} and the line above it: the keys of one section start in the same column, and a key inside another is indented further, with spaces)";
+        }
+
+        if (message.Contains("found invalid mapping", StringComparison.Ordinal) || message.Contains("mapping values are not allowed", StringComparison.Ordinal))
+        {
+            return $" (line {line} is indented further than the key above it, so it reads as part of that key's value: indent it like the keys beside it, or, if it belongs under the key above, leave that key's value empty)";
+        }
+
+        if (message.Contains("did not find expected '-' indicator", StringComparison.Ordinal))
+        {
+            return $" (line {line} is inside a list but lines up with no item: in a list every item starts with '- ' in the same column, and an item's other keys line up with the first key after its '- ')";
+        }
+
+        return "";
     }
 
     private static int? FirstTabIndent(string text)

@@ -92,6 +92,12 @@ internal static class Jwk
             throw new FormatException("the JWK is not a JSON object");
         }
 
+        // The other file keys generate writes, and the one an issuer publishes: an easy one to pass by mistake.
+        if (jwk.TryGetProperty("keys", out var keys) && keys.ValueKind == JsonValueKind.Array)
+        {
+            throw new FormatException("it is a public key set (JWKS, {\"keys\": [...]}), which can only verify tokens; sign with the private JWK file instead (keys generate writes KID-private.jwk beside KID.jwks.json)");
+        }
+
         var kid = RequiredString(jwk, "kid");
         var algorithm = ReadAlgorithm(jwk);
         if (!jwk.TryGetProperty("d", out _))

@@ -15,6 +15,11 @@ public sealed class TokenMinter
 {
     public const string TokenType = "at+jwt";
 
+    // The default encoder escapes '+' and other HTML-sensitive characters (typ became "at\u002Bjwt"). Equal
+    // JSON, but a person decoding the header should read what RFC 9068 writes; the token is never embedded in
+    // HTML, and every character JSON requires escaped still is.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly SigningKey _key;
     private readonly TimeProvider _timeProvider;
 
@@ -35,7 +40,7 @@ public sealed class TokenMinter
         var expires = issuedAt + (long)request.Ttl.TotalSeconds;
 
         var header = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(header))
+        using (var writer = new Utf8JsonWriter(header, WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("alg", _key.Algorithm);
@@ -45,7 +50,7 @@ public sealed class TokenMinter
         }
 
         var payload = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(payload))
+        using (var writer = new Utf8JsonWriter(payload, WriterOptions))
         {
             WritePayload(writer, request, issuedAt, expires);
         }

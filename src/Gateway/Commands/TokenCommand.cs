@@ -24,7 +24,8 @@ internal static class TokenCommand
         var acr = new Option<string?>("--acr") { Description = "acr (authentication context); sets auth_time to now." };
         var parent = new Option<string?>("--parent") { Description = "Parent token (compact JWS) to delegate from: the child's act and cap.chain extend the parent's." };
         var cnfJkt = new Option<string?>("--cnf-jkt") { Description = "cnf.jkt: bind the token to a DPoP key thumbprint." };
-        var mint = new Command("mint", "Mint a signed capability token and print it.") { key, iss, aud, sub, agent, action, resource, ttl, maxSteps, intent, acr, parent, cnfJkt };
+        var clientId = new Option<string?>("--client-id") { Description = "client_id: the agent runtime's OAuth client (revocable as a whole)." };
+        var mint = new Command("mint", "Mint a signed capability token and print it.") { key, iss, aud, sub, agent, action, resource, ttl, maxSteps, intent, acr, parent, cnfJkt, clientId };
         mint.SetAction(async (result, _) =>
         {
             if (!PolicyDuration.TryParse(result.GetValue(ttl), out var lifetime) || lifetime <= TimeSpan.Zero)
@@ -63,7 +64,9 @@ internal static class TokenCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
             {
-                await Console.Error.WriteLineAsync($"--key: cannot use '{result.GetValue(key)}': {ex.Message}");
+                var path = result.GetValue(key)!;
+                var reason = ex is FormatException { InnerException: FormatException inner } ? inner.Message : ex.Message;
+                await Console.Error.WriteLineAsync($"--key: cannot sign with '{path}': {reason}{PrivateSibling(path)}");
                 return 1;
             }
 
@@ -86,6 +89,7 @@ internal static class TokenCommand
                     Acr = result.GetValue(acr),
                     AuthTime = result.GetValue(acr) is null ? null : DateTimeOffset.UtcNow,
                     ConfirmationJkt = result.GetValue(cnfJkt),
+                    ClientId = result.GetValue(clientId),
                     Parent = parentToken,
                 });
             }
@@ -102,6 +106,19 @@ internal static class TokenCommand
         });
 
         return new Command("token", "Work with capability tokens.") { mint };
+    }
+
+    /// <summary>The private key keys generate wrote beside a public set, when the user passed the set.</summary>
+    private static string PrivateSibling(string path)
+    {
+        const string PublicSuffix = ".jwks.json";
+        if (!path.EndsWith(PublicSuffix, StringComparison.OrdinalIgnoreCase))
+        {
+            return "";
+        }
+
+        var candidate = path[..^PublicSuffix.Length] + "-private.jwk";
+        return File.Exists(candidate) ? $"; here that is --key {candidate}" : "";
     }
 
     /// <summary>
