@@ -39,7 +39,8 @@ usage: bash tests/load/run.sh [options]
   --aa                  add a second bare YARP target (A/A: its ratio must be ~1.00)
   --configs LIST        gateway configurations from tests/load/configs/ (default memory; none = no gateway)
   --mixes LIST          one,pool (default both)
-  --methods LIST        GET,POST (default both)
+  --methods LIST        GET,POST (default both); MCP adds a 1 KiB MCP tools/call (POST /bench/mcp, 2026-07-28
+                        generation) through an MCP route of the gateway and a plain route of bare YARP
   --loads LIST          c1,c32,paced (default all); any cN is N connections, closed loop (c8, c128, ...)
   --warmup S            warm-up seconds per target (default 20)
   --rounds N            rounds per scenario (default 5)
@@ -91,7 +92,7 @@ IFS=, read -r -a load_list <<<"$loads"
 config_list=()
 if [ "$configs" != none ]; then IFS=, read -r -a config_list <<<"$configs"; fi
 for m in "${mix_list[@]}"; do [[ "$m" =~ ^(one|pool)$ ]] || { echo "unknown mix: $m" >&2; exit 2; }; done
-for m in "${method_list[@]}"; do [[ "$m" =~ ^(GET|POST)$ ]] || { echo "unknown method: $m" >&2; exit 2; }; done
+for m in "${method_list[@]}"; do [[ "$m" =~ ^(GET|POST|MCP)$ ]] || { echo "unknown method: $m" >&2; exit 2; }; done
 for l in "${load_list[@]}"; do [[ "$l" =~ ^(c[1-9][0-9]*|paced)$ ]] || { echo "unknown load: $l" >&2; exit 2; }; done
 for c in "${config_list[@]}"; do [ -f "$here/configs/$c.sh" ] || { echo "no configuration $here/configs/$c.sh" >&2; exit 2; }; done
 [ "$rounds" -ge 1 ] && [ "$seconds" -ge 1 ] || { echo "--rounds and --seconds must be at least 1" >&2; exit 2; }
@@ -294,7 +295,22 @@ $4
     resource: "bench:item/{id}"
     tier: low
 $5
+$(mcp_route)
 $3
+EOF
+}
+
+# The MCP route, only when the MCP scenario runs: one tool whose resource comes from its arguments,
+# covered by the token's bench:item/* grant like the REST routes.
+mcp_route() {
+    [[ " ${method_list[*]} " == *" MCP "* ]] || return 0
+    cat <<'EOF'
+  - id: bench-mcp
+    match: { path: "/bench/mcp" }
+    upstream: bench
+    mcp:
+      tools:
+        get_item: { action: bench.items:read, resource: "bench:item/{args.id}", tier: low }
 EOF
 }
 
@@ -336,11 +352,15 @@ for target in "${targets[@]}"; do
 done
 
 post_body=$(printf '{"data":"%s"}' "$(head -c $((body_bytes - 11)) /dev/zero | tr '\0' x)")
+mcp_head='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_item","arguments":{"id":"42","note":"'
+mcp_body=$(printf '%s%s"}}}' "$mcp_head" "$(head -c $((body_bytes - ${#mcp_head} - 4)) /dev/zero | tr '\0' x)")
 
 # One request over bash's /dev/tcp; prints the response head.
 http_head() { # PORT METHOD
     local request
-    if [ "$2" = POST ]; then
+    if [ "$2" = MCP ]; then
+        printf -v request 'POST /bench/mcp HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: get_item\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' "$1" "$token" "${#mcp_body}" "$mcp_body"
+    elif [ "$2" = POST ]; then
         printf -v request 'POST /bench/items/42 HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' "$1" "$token" "${#post_body}" "$post_body"
     else
         printf -v request 'GET /bench/items/42 HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' "$1" "$token"
@@ -361,7 +381,7 @@ for target in "${targets[@]}"; do
             printf '%s\n' "$response" >&2
             exit 1
         fi
-        if [ "$method" = POST ] && ! printf '%s\n' "$response" | grep -qi "^upstream-received-bytes: $body_bytes$"; then
+        if [ "$method" != GET ] && ! printf '%s\n' "$response" | grep -qi "^upstream-received-bytes: $body_bytes$"; then
             echo "$target did not forward the whole POST body:" >&2
             printf '%s\n' "$response" >&2
             exit 1

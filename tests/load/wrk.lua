@@ -1,7 +1,7 @@
 -- wrk script of the load harness (run.sh sets the environment; see README.md).
 --   LOAD_TOKENS      file with one token per line: one line = the repeated-token mix, more = a pool
 --   LOAD_BODY_BYTES  POST body size in bytes (default 1024)
---   LOAD_METHOD      GET or POST
+--   LOAD_METHOD      GET, POST, or MCP (a POST of an MCP tools/call, 2026-07-28 generation, to /bench/mcp)
 --   LOAD_THINK_MS    mean think time per connection between requests (0 = closed loop, as fast as possible)
 -- Prints one machine-readable line at the end: WRK_RESULT key=value ...
 
@@ -18,8 +18,21 @@ for line in io.lines(token_file) do
 end
 assert(#tokens > 0, "no token in " .. token_file)
 
-wrk.method = method
-if method == "POST" then
+if method == "MCP" then
+  -- One stateless MCP tools/call of exactly body_bytes bytes, named in the headers as the
+  -- 2026-07-28 generation requires; the padding is an argument, so the gateway parses all of it.
+  wrk.method = "POST"
+  wrk.path = "/bench/mcp"
+  local head = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_item","arguments":{"id":"42","note":"'
+  local tail = '"}}}'
+  wrk.body = head .. string.rep("x", body_bytes - string.len(head) - string.len(tail)) .. tail
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Accept"] = "application/json, text/event-stream"
+  wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+  wrk.headers["Mcp-Method"] = "tools/call"
+  wrk.headers["Mcp-Name"] = "get_item"
+elseif method == "POST" then
+  wrk.method = method
   -- A JSON document of exactly body_bytes bytes: {"data":"xxxx...x"}
   local overhead = string.len('{"data":""}')
   wrk.body = '{"data":"' .. string.rep("x", body_bytes - overhead) .. '"}'

@@ -1,6 +1,6 @@
 using Yarp.ReverseProxy.Configuration;
 
-// The load harness's reference: YARP with default settings and one route equivalent to the
+// The load harness's reference: YARP with default settings and routes equivalent to the
 // gateway's, hosted exactly as the gateway hosts YARP (slim builder, same log filters, no Server
 // header), so that the difference the harness measures is the gateway's own work.
 //   dotnet bare-proxy.dll --urls http://127.0.0.1:5300 --upstream http://127.0.0.1:5200
@@ -23,6 +23,13 @@ builder.Services.AddReverseProxy().LoadFromMemory(
             RouteId = "bench-items",
             ClusterId = "bench",
             Match = new RouteMatch { Path = "/bench/items/{id}", Methods = ["GET", "POST"] },
+        },
+        // The MCP scenario's endpoint: to bare YARP an MCP tools/call is one more POST.
+        new RouteConfig
+        {
+            RouteId = "bench-mcp",
+            ClusterId = "bench",
+            Match = new RouteMatch { Path = "/bench/mcp", Methods = ["POST"] },
         },
     ],
     [

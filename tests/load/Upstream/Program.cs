@@ -3,7 +3,8 @@ using System.Text;
 
 // The load harness's upstream: as fast as Kestrel allows, so that what the harness measures is
 // the proxy in front of it. Every GET gets the same ~200-byte JSON body; a POST body is read to
-// the end (how many bytes arrived is echoed in Upstream-Received-Bytes) and gets the same answer.
+// the end (how many bytes arrived is echoed in Upstream-Received-Bytes) and gets the same answer,
+// except on the MCP scenario's /bench/mcp, where it is wrapped as the JSON-RPC result of a tools/call.
 //   dotnet upstream.dll --urls http://127.0.0.1:5200
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
@@ -12,6 +13,9 @@ var app = builder.Build();
 
 var body = Encoding.UTF8.GetBytes(
     """{"id":"item-42","name":"Load test item","owner":"user:alice","status":"active","tags":["bench","load","upstream"],"updated":"2025-01-01T00:00:00Z","notes":"a fixed body of about two hundred bytes, padded"}""");
+
+var mcpResult = Encoding.UTF8.GetBytes(
+    """{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"item-42: Load test item, owner user:alice, status active"}],"isError":false}}""");
 
 app.Run(async context =>
 {
@@ -35,10 +39,11 @@ app.Run(async context =>
         response.Headers["Upstream-Received-Bytes"] = received.ToString(CultureInfo.InvariantCulture);
     }
 
+    var answer = request.Path.StartsWithSegments("/bench/mcp", StringComparison.Ordinal) ? mcpResult : body;
     response.StatusCode = StatusCodes.Status200OK;
     response.ContentType = "application/json";
-    response.ContentLength = body.Length;
-    await response.Body.WriteAsync(body, context.RequestAborted);
+    response.ContentLength = answer.Length;
+    await response.Body.WriteAsync(answer, context.RequestAborted);
 });
 
 app.Run();
