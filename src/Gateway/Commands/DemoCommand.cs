@@ -6,12 +6,12 @@ using Gateway.Policy;
 
 namespace Gateway.Host.Commands;
 
-/// <summary><c>gateway demo</c>: the demo policy, the in-memory store and the demo upstreams in one process.</summary>
+/// <summary><c>gateway demo</c>: the demo policy, the in-memory store, the demo upstreams and the support MCP server in one process.</summary>
 internal static class DemoCommand
 {
     public static Command Create()
     {
-        var command = new Command("demo", "Run the gateway on the demo policy (config/gateway.yaml) with its CRM and payments upstreams hosted in-process.")
+        var command = new Command("demo", "Run the gateway on the demo policy (config/gateway.yaml) with its CRM and payments upstreams and its support MCP server hosted in-process.")
         {
             ServeCommand.Config,
             ServeCommand.Urls,
@@ -35,13 +35,23 @@ internal static class DemoCommand
                 .SelectMany(u => u.Destinations.Select(d => (u.Name, d.GetLeftPart(UriPartial.Authority))))
                 .DistinctBy(u => u.Item2, StringComparer.OrdinalIgnoreCase)
                 .ToList();
-            IReadOnlyList<WebApplication> apps;
+            // The upstream named "support" is the demo's MCP server; every other one is an echo API.
+            var apps = new List<WebApplication>();
             try
             {
-                apps = await DemoUpstreams.StartAsync(upstreams, cancellationToken);
+                apps.AddRange(await DemoUpstreams.StartAsync(upstreams.Where(u => u.Name != SupportMcpServer.UpstreamName), cancellationToken));
+                foreach (var (name, url) in upstreams.Where(u => u.Name == SupportMcpServer.UpstreamName))
+                {
+                    apps.Add(await StartSupportAsync(name, url, cancellationToken));
+                }
             }
             catch (DemoUpstreamInUseException ex)
             {
+                foreach (var app in apps)
+                {
+                    await app.DisposeAsync();
+                }
+
                 await Console.Error.WriteLineAsync(StartupProblems.UpstreamInUse(ex.Name, ex.Url));
                 return 1;
             }
@@ -61,6 +71,18 @@ internal static class DemoCommand
             }
         });
         return command;
+    }
+
+    private static async Task<WebApplication> StartSupportAsync(string name, string url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SupportMcpServer.StartAsync(url, new SupportDesk(), cancellationToken);
+        }
+        catch (IOException ex) when (StartupProblems.IsAddressInUse(ex))
+        {
+            throw new DemoUpstreamInUseException(name, url, ex);
+        }
     }
 
     /// <summary>

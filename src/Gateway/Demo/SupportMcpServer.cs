@@ -20,6 +20,9 @@ internal static class SupportMcpServer
     /// <summary>Where the MCP endpoint is mapped; the gateway route forwards this path unchanged.</summary>
     public const string Path = "/mcp/support";
 
+    /// <summary>The demo policy's upstream that <c>gateway demo</c> serves with this server instead of an echo API.</summary>
+    public const string UpstreamName = "support";
+
     public static async Task<WebApplication> StartAsync(string url, SupportDesk desk, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -39,7 +42,16 @@ internal static class SupportMcpServer
             return next(context);
         });
         app.MapMcp(Path);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return app;
     }
 }

@@ -81,26 +81,43 @@ public sealed class McpTestClient : IAsyncDisposable
             authorize?.Invoke(request);
             var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
             var response = await base.SendAsync(request, cancellationToken);
+            // A JSON answer (a problem, a JSON-RPC error) is read whole and put back; an SSE stream is left alone.
+            string? answer = null;
+            if (response.Content.Headers.ContentType?.MediaType is "application/json" or "application/problem+json")
+            {
+                answer = await response.Content.ReadAsStringAsync(cancellationToken);
+                var replay = new StringContent(answer);
+                replay.Headers.Clear();
+                foreach (var header in response.Content.Headers)
+                {
+                    replay.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+
+                response.Content = replay;
+            }
+
             wire.Add(new WireExchange(
                 request.Method.Method,
                 request.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase),
                 body,
                 (int)response.StatusCode,
                 response.Content.Headers.ContentType?.MediaType,
-                response.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase)));
+                response.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase),
+                answer));
             return response;
         }
     }
 }
 
-/// <summary>What one HTTP exchange of an MCP client carried (the response body is not read: it may be a stream).</summary>
+/// <summary>What one HTTP exchange of an MCP client carried; the response body only when it was JSON (an SSE stream is not read).</summary>
 public sealed record WireExchange(
     string Method,
     IReadOnlyDictionary<string, string> RequestHeaders,
     string? RequestBody,
     int Status,
     string? ResponseType,
-    IReadOnlyDictionary<string, string> ResponseHeaders);
+    IReadOnlyDictionary<string, string> ResponseHeaders,
+    string? ResponseBody);
 
 public sealed class WireLog
 {
