@@ -117,7 +117,15 @@ public sealed record WireExchange(
     int Status,
     string? ResponseType,
     IReadOnlyDictionary<string, string> ResponseHeaders,
-    string? ResponseBody);
+    string? ResponseBody)
+{
+    /// <summary>The gateway's error code of a problem answer (<c>error</c>), if the answer was one.</summary>
+    public string? ProblemError =>
+        ResponseBody is not null && System.Text.Json.JsonDocument.Parse(ResponseBody).RootElement is { ValueKind: System.Text.Json.JsonValueKind.Object } root
+        && root.TryGetProperty("error", out var error) && error.ValueKind == System.Text.Json.JsonValueKind.String
+            ? error.GetString()
+            : null;
+}
 
 public sealed class WireLog
 {
