@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what a fresh machine lacks (redis-server,
 # chromium with chromium-driver for the approval page's browser test, node and npm for the
-# interop tests' client libraries),
+# interop tests' client libraries and the MCP conformance suite),
 # builds with warnings as errors, checks formatting, runs every test project, and ends with
 # one line: "N passed, N failed, N skipped".
 set -euo pipefail
@@ -12,7 +12,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The browser test drives Debian's Chromium through its own driver, at these exact paths.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
-# Standard JavaScript clients (npm dpop and jose) sign proofs and tokens for the interop tests.
+# Standard JavaScript clients (npm dpop and jose) sign proofs and tokens for the interop tests;
+# tests/mcp/conformance.sh installs the MCP conformance suite with npm.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -44,8 +45,17 @@ for project in tests/Gateway.Tests tests/Gateway.DeploymentTests tests/Gateway.F
   dotnet test "$project" -c Release --no-build -nologo --blame-hang-timeout 5m 2>&1 | tee -a "$log" || status=1
 done
 
+# The MCP conformance suite's server scenarios, directly and through the gateway, compared
+# (tests/mcp/conformance.sh; about 20 s on the build above). Each scenario counts as one test.
+timeout 600 bash tests/mcp/conformance.sh --plain --from-build 2>&1 | tee "$log.mcp" || status=1
+
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+mcp=$(sed -n 's/^MCP conformance scenarios: \([0-9]*\) transparent, \([0-9]*\) not$/\1 \2/p' "$log.mcp")
+if [ -z "$mcp" ]; then mcp="0 1"; status=1; fi
+passed=$((passed + ${mcp% *}))
+failed=$((failed + ${mcp#* }))
+rm -f "$log.mcp"
 skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 echo "Hostile-input suite (GATEWAY_FUZZ_SEED=${GATEWAY_FUZZ_SEED:-default}):"
 sort "$GATEWAY_FUZZ_REPORT"

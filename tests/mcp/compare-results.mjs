@@ -54,4 +54,8 @@ console.log(`direct: ${total(direct, 'SUCCESS')} checks passed, ${total(direct, 
 if (gateway) {
   console.log(`through the gateway: ${total(gateway, 'SUCCESS')} checks passed, ${total(gateway, 'FAILURE')} failed; ${differences} scenario(s) differ`);
 }
+// One line for tests/test.sh to count: a scenario passes when it passes directly and, if there
+// was a gateway run, gives the same verdict for every check through the gateway.
+const failedScenarios = names.filter((n) => !direct.get(n) || count(direct.get(n), 'FAILURE') > 0 || (gateway && verdicts(direct.get(n)) !== verdicts(gateway.get(n)))).length;
+console.log(`MCP conformance scenarios: ${names.length - failedScenarios} transparent, ${failedScenarios} not`);
 process.exit(directFailures > 0 || differences > 0 ? 1 : 0);
