@@ -23,7 +23,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(Path.Combine(RepositoryRoot(), "config", "keys", "demo.jwks.json"), issuer.JwksFile);
         Assert.Equal(["ES256", "EdDSA", "RS256", "PS256"], issuer.Algorithms);
         Assert.Equal(["low", "medium", "high", "critical"], policy.Tiers.Values.OrderBy(t => t.Rank).Select(t => t.Name));
-        Assert.Equal(["crm", "payments"], policy.Upstreams.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["crm", "payments", "support"], policy.Upstreams.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(policy.Tiers.Keys.Order(StringComparer.Ordinal), policy.Routes.Select(r => r.Tier).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(Path.Combine(RepositoryRoot(), "config", "audit", "decisions.jsonl"), policy.Audit.File);
         Assert.Equal([Path.GetFullPath(path)], policy.SourceFiles);
