@@ -12,6 +12,7 @@ using Gateway.Redis.Revocation;
 using Gateway.Revocation;
 using Gateway.Telemetry;
 using Gateway.Tokens;
+using Gateway.Upstreams;
 using Microsoft.AspNetCore.DataProtection;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -19,6 +20,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using StackExchange.Redis;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Host;
 
@@ -75,9 +77,11 @@ public static class GatewayApp
         var services = builder.Services;
         services.AddSingleton(time);
         services.AddHttpClient();
+        services.AddSingleton(sp => new UpstreamCredentials(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient("upstream-credentials"), time, sp.GetRequiredService<ILogger<UpstreamCredentials>>()));
         services.AddSingleton(sp => PolicyMonitor.Start(
             options.ConfigPath,
-            policy => CreateSnapshot(policy, time, sp.GetRequiredService<IHttpClientFactory>().CreateClient("jwks"), sp.GetRequiredService<ILoggerFactory>()),
+            policy => CreateSnapshot(policy, time, sp.GetRequiredService<IHttpClientFactory>().CreateClient("jwks"), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<UpstreamCredentials>()),
             time,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<PolicyMonitor>(),
             options.PolicyPollInterval));
@@ -98,6 +102,7 @@ public static class GatewayApp
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
         services.AddReverseProxy().AddGatewayTransforms();
+        services.AddSingleton<IForwarderHttpClientFactory>(sp => new UpstreamHttpClientFactory(sp.GetRequiredService<UpstreamCredentials>()));
 
         // YARP's session-affinity cookies need data protection; the gateway uses no affinity, and
         // a key ring on disk would be the only file it writes outside the audit volume.
@@ -134,11 +139,12 @@ public static class GatewayApp
         return server;
     }
 
-    internal static PolicySnapshot CreateSnapshot(GatewayPolicy policy, TimeProvider time, HttpClient jwksClient, ILoggerFactory loggers)
+    /// <summary>One policy load's snapshot. <paramref name="credentials"/> is null where nothing is forwarded (<c>gateway explain</c>), so no secret is read.</summary>
+    internal static PolicySnapshot CreateSnapshot(GatewayPolicy policy, TimeProvider time, HttpClient jwksClient, ILoggerFactory loggers, UpstreamCredentials? credentials = null)
     {
         var keys = IssuerKeyResolver.Create(policy.Issuers, jwksClient, time, loggers);
         var validator = new CapabilityTokenValidator(policy, keys, time, loggers.CreateLogger<CapabilityTokenValidator>());
-        return new PolicySnapshot(policy, validator);
+        return new PolicySnapshot(policy, validator, credentials?.Bind(policy));
     }
 
     /// <summary>
@@ -301,6 +307,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationSynchronizer>());
         builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
         builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
+        builder.Services.AddSingleton(shared.GetRequiredService<UpstreamCredentials>());
         var admin = builder.Build();
         admin.MapGatewayAdmin();
         return admin;

@@ -49,7 +49,7 @@ public static class AdminEndpoints
         return await next(context);
     }
 
-    private static async Task<IResult> ReadyAsync(BudgetCharger budgets, Revocation.RevocationSynchronizer revocations, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(BudgetCharger budgets, Revocation.RevocationSynchronizer revocations, Upstreams.UpstreamCredentials credentials, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
@@ -64,13 +64,32 @@ public static class AdminEndpoints
         }
 
         // Until the revocation rules are loaded once, this replica could admit a revoked token.
-        var ready = reachable && revocations.HasLoaded;
+        // A credential whose secret cannot be loaded here (a missing mount, an unreadable file) means every call to
+        // its upstream would be refused: a rollout should stop at this replica. A token endpoint that is down is
+        // not counted: it is shared by every replica, and taking them all out would turn 503 problems into refused
+        // connections for every route.
+        var upstreams = new SortedDictionary<string, object>(StringComparer.Ordinal);
+        var credentialsLoaded = true;
+        foreach (var credential in credentials.All)
+        {
+            var problem = credential.Problem;
+            credentialsLoaded &= problem is null;
+            upstreams[credential.Upstream] = problem is null
+                ? new Dictionary<string, string> { ["credential"] = "loaded", ["kind"] = credential.Kind, ["id"] = credential.Id }
+                : new Dictionary<string, string> { ["credential"] = "unavailable", ["kind"] = credential.Kind, ["id"] = credential.Id, ["problem"] = problem };
+        }
+
+        var ready = reachable && revocations.HasLoaded && credentialsLoaded;
         var body = new Dictionary<string, object>
         {
             ["status"] = ready ? "ready" : "not_ready",
             ["store"] = reachable ? "reachable" : "unreachable",
             ["revocations"] = revocations.HasLoaded ? "loaded" : "not_loaded",
         };
+        if (upstreams.Count > 0)
+        {
+            body["upstreams"] = upstreams;
+        }
         return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -50,6 +50,9 @@ public sealed record AuditEvent
     /// <summary><c>span_id</c>: the <c>gateway.authorize</c> span, 16 hex digits.</summary>
     public string? SpanId { get; init; }
 
+    /// <summary><c>upstream_credential</c>: the credential of the route's upstream, when it has <c>auth</c> and the call was allowed.</summary>
+    public AuditCredential? UpstreamCredential { get; init; }
+
     /// <summary>Extension: set on <see cref="AuditDecision.Admin"/> events only.</summary>
     public AuditAdmin? Admin { get; init; }
 

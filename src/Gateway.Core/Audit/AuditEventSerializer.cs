@@ -50,6 +50,7 @@ public static class AuditEventSerializer
         json.Member("time", FormatTime(auditEvent.Time));
         WriteToken(json, auditEvent.Token);
         json.Member("trace_id", auditEvent.TraceId);
+        WriteCredential(json, auditEvent.UpstreamCredential);
         json.EndObject();
         return hashOffset;
     }
@@ -119,6 +120,9 @@ public static class AuditEventSerializer
                 TraceId = String(root, "trace_id"),
                 SpanId = String(root, "span_id"),
                 Admin = ParseAdmin(root),
+                UpstreamCredential = TryGetObject(root, "upstream_credential", out var credential)
+                    ? new AuditCredential { Kind = RequiredString(credential, "kind"), Id = RequiredString(credential, "id") }
+                    : null,
                 Replica = String(root, "replica"),
                 Seq = Int64(root, "seq") ?? 0,
                 PrevHash = String(root, "prev_hash"),
@@ -160,6 +164,21 @@ public static class AuditEventSerializer
         json.StartObject();
         json.Member("risk_left", budget.RiskLeft);
         json.Member("steps_left", budget.StepsLeft);
+        json.EndObject();
+    }
+
+    private static void WriteCredential(CanonicalJsonWriter json, AuditCredential? credential)
+    {
+        json.Name("upstream_credential");
+        if (credential is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("id", credential.Id);
+        json.Member("kind", credential.Kind);
         json.EndObject();
     }
 

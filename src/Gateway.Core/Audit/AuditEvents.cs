@@ -66,6 +66,7 @@ public static class AuditEvents
             PolicySha256 = route?.PolicySha256 ?? policySha256,
             TraceId = traceId,
             SpanId = spanId,
+            UpstreamCredential = decision.Credential is { } credential ? new AuditCredential { Kind = credential.Kind, Id = credential.Id } : null,
         };
     }
 

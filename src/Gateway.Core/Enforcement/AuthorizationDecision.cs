@@ -73,6 +73,21 @@ public sealed class AuthorizationDecision
         return this;
     }
 
+    /// <summary>The credential presented (or that could not be had) for the upstream; its kind and id go to the audit event and span.</summary>
+    public Upstreams.UpstreamCredential? Credential { get; set; }
+
+    /// <summary>
+    /// An allowed call, shadow-refused or not, whose upstream credential cannot be had: it is refused for real,
+    /// since forwarding it without the credential would send the upstream an unauthenticated call.
+    /// </summary>
+    public AuthorizationDecision CredentialsUnavailable(string detail, TimeSpan retryAfter)
+    {
+        IsShadowDenied = false;
+        ShadowError = GatewayError.None;
+        RetryAfter = retryAfter;
+        return Refuse(GatewayError.UpstreamCredentialsUnavailable, detail, "credential_unavailable");
+    }
+
     /// <summary>In shadow mode: the refusal that was not enforced.</summary>
     public GatewayError ShadowError { get; private set; }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gateway.Policy;
 using Gateway.Telemetry;
+using Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -56,6 +57,13 @@ internal sealed class AuthorizationMiddleware
             return;
         }
 
+        // Only now, for a call that will be forwarded: a refused call never fetches or sees a credential.
+        if (route?.Credential is { } credential && !await AttachCredentialAsync(context, decision, credential))
+        {
+            await _recorder.RefuseAsync(context, decision, activity, started);
+            return;
+        }
+
         _recorder.Decided(decision, activity, started);
         PrepareUpstreamRequest(context.Request.Headers, decision);
         context.Response.OnStarting(static state => AddResponseHeaders((HttpContext)state), context);
@@ -78,6 +86,31 @@ internal sealed class AuthorizationMiddleware
 
             await _recorder.AuditAsync(context, decision, activity, context.Response.StatusCode);
         }
+    }
+
+    /// <summary>
+    /// Gets the upstream's credential for this call and leaves the header for the forwarding transform. False when it
+    /// cannot be had: the call is then refused with 503 rather than sent to the upstream without it.
+    /// </summary>
+    private static async ValueTask<bool> AttachCredentialAsync(HttpContext context, AuthorizationDecision decision, UpstreamCredential credential)
+    {
+        decision.Credential = credential;
+        var result = await credential.GetAsync(decision.Token, context.RequestAborted);
+        if (!result.IsAvailable)
+        {
+            GatewayTelemetry.RecordCredentialFailure(credential.Upstream, credential.Kind);
+            decision.CredentialsUnavailable(
+                $"The gateway could not obtain its credential for upstream '{credential.Upstream}' ({credential.Kind} {credential.Id}): {result.Failure}. The call was not forwarded.",
+                result.RetryAfter);
+            return false;
+        }
+
+        if (result.HeaderName is { } name)
+        {
+            context.Features.Set(new UpstreamCredentialFeature(name, result.HeaderValue!));
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -22,6 +22,9 @@ public enum GatewayError
     ContentTooLarge,
     /// <summary>Not in the contract's table: a body larger than <c>gateway.max_request_body_bytes</c> (413).</summary>
     RequestTooLarge,
+
+    /// <summary>Contract section 10: an allowed call whose upstream credential cannot be had (503, never forwarded bare).</summary>
+    UpstreamCredentialsUnavailable,
 }
 
 public static class GatewayErrorExtensions
@@ -43,6 +46,7 @@ public static class GatewayErrorExtensions
         GatewayError.InvalidRequest => "invalid_request",
         GatewayError.ContentTooLarge => "content_too_large",
         GatewayError.RequestTooLarge => "request_too_large",
+        GatewayError.UpstreamCredentialsUnavailable => "upstream_credentials_unavailable",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -53,7 +57,7 @@ public static class GatewayErrorExtensions
         GatewayError.InvalidToken or GatewayError.InvalidDpopProof or GatewayError.InsufficientUserAuthentication => 401,
         GatewayError.DelegationDenied or GatewayError.InsufficientScope or GatewayError.ApprovalRequired
             or GatewayError.StepLimitExceeded or GatewayError.RiskBudgetExceeded => 403,
-        GatewayError.PolicyStoreUnavailable => 503,
+        GatewayError.PolicyStoreUnavailable or GatewayError.UpstreamCredentialsUnavailable => 503,
         GatewayError.InvalidRequest => 400,
         GatewayError.ContentTooLarge => 413,
         GatewayError.RequestTooLarge => 413,
@@ -76,6 +80,7 @@ public static class GatewayErrorExtensions
         GatewayError.InvalidRequest => "Invalid request",
         GatewayError.ContentTooLarge => "Content too large",
         GatewayError.RequestTooLarge => "Request too large",
+        GatewayError.UpstreamCredentialsUnavailable => "Upstream credentials unavailable",
         _ => "Allowed",
     };
 }

@@ -1,3 +1,4 @@
+using Gateway.Upstreams;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
@@ -17,5 +18,20 @@ public static class GatewayTransforms
         {
             context.AddRequestHeaderRemove(HeaderNames.Authorization);
             context.AddRequestHeaderRemove(GatewayHeaders.DPoP);
+
+            // After the removals, so a brokered Authorization is the one that goes out. The feature is set only
+            // once the call was allowed and its credential obtained, and only on the outgoing copy: the secret
+            // never enters the incoming request, where logging or a later component could see it.
+            context.AddRequestTransform(static transform =>
+            {
+                if (transform.HttpContext.Features.Get<UpstreamCredentialFeature>() is { } credential)
+                {
+                    var headers = transform.ProxyRequest.Headers;
+                    headers.Remove(credential.HeaderName);
+                    headers.TryAddWithoutValidation(credential.HeaderName, credential.HeaderValue);
+                }
+
+                return ValueTask.CompletedTask;
+            });
         });
 }

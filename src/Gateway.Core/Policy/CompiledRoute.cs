@@ -59,6 +59,9 @@ public sealed class CompiledRoute
     public bool Irreversible { get; }
     public string PolicySha256 { get; }
 
+    /// <summary>The credential of the route's upstream, presented on allowed calls; null when the upstream has no <c>auth</c>.</summary>
+    public Upstreams.UpstreamCredential? Credential { get; internal set; }
+
     /// <summary>The load this route belongs to, so a request uses the validator of the same policy.</summary>
     public PolicySnapshot Snapshot { get; internal set; } = null!;
 

@@ -261,6 +261,9 @@ public sealed record UpstreamSettings
 {
     public required string Name { get; init; }
     public IReadOnlyList<Uri> Destinations { get; init; } = [];
+
+    /// <summary>The credential the gateway presents to this upstream on allowed calls (<c>auth</c>); null for none.</summary>
+    public UpstreamAuthSettings? Auth { get; init; }
 }
 
 public sealed record StepUpSettings

@@ -68,7 +68,7 @@ internal sealed partial class PolicyBinder
                 }
 
                 var where = $"in upstream '{name}'";
-                var reader = MappingReader.Open(file, value, where, ["destinations"]);
+                var reader = MappingReader.Open(file, value, where, ["destinations", "auth"]);
                 var destinations = new List<Uri>();
                 foreach (var item in reader?.ScalarList("destinations", required: true) ?? [])
                 {
@@ -80,6 +80,12 @@ internal sealed partial class PolicyBinder
                     {
                         file.Error(item, $"destination '{item.Value}' {where} must be an absolute http or https URL such as http://127.0.0.1:5101");
                     }
+                }
+
+                if (reader?.Value("auth") is { } auth)
+                {
+                    // Bound once the delegation section is known: token_exchange signs with its key by default.
+                    _pendingAuth.Add((name, file, auth));
                 }
 
                 _upstreams.Add(name, (new UpstreamSettings { Name = name, Destinations = destinations }, file.At(keyNode)));

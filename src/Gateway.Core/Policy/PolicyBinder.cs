@@ -46,6 +46,7 @@ internal sealed partial class PolicyBinder
         var issuers = BindIssuers();
         var gateway = BindGateway();
         var delegation = BindDelegation(issuers, gateway);
+        BindUpstreamAuth(delegation);
         var admin = BindAdmin();
         var budgets = BindBudgets();
         var approvals = BindApprovals();

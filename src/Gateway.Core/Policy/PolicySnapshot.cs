@@ -9,7 +9,10 @@ namespace Gateway.Policy;
 /// </summary>
 public sealed class PolicySnapshot
 {
-    public PolicySnapshot(GatewayPolicy policy, ITokenValidator tokens)
+    /// <param name="policy">The loaded policy.</param>
+    /// <param name="tokens">Its token validator.</param>
+    /// <param name="credentials">Upstream credentials by upstream name (<see cref="Upstreams.UpstreamCredentials.Bind"/>); null where nothing is forwarded (<c>gateway explain</c>).</param>
+    public PolicySnapshot(GatewayPolicy policy, ITokenValidator tokens, IReadOnlyDictionary<string, Upstreams.UpstreamCredential>? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -21,6 +24,7 @@ public sealed class PolicySnapshot
         foreach (var route in Routes.Values)
         {
             route.Snapshot = this;
+            route.Credential = credentials?.GetValueOrDefault(route.Route.Upstream);
         }
     }
 

@@ -57,9 +57,15 @@ public static class AuthorizeActivity
             activity.SetTag(GatewayAttributes.RiskRemaining, risk);
         }
 
+        if (decision.Credential is { } credential)
+        {
+            activity.SetTag(GatewayAttributes.CredentialKind, credential.Kind);
+            activity.SetTag(GatewayAttributes.CredentialId, credential.Id);
+        }
+
         // A refusal is the gateway doing its job, not a fault (as a 4xx on an HTTP server span);
         // only an unreachable store means the gateway could not decide.
-        if (decision.Error == GatewayError.PolicyStoreUnavailable)
+        if (decision.Error is GatewayError.PolicyStoreUnavailable or GatewayError.UpstreamCredentialsUnavailable)
         {
             activity.SetStatus(ActivityStatusCode.Error, decision.ErrorCode);
         }

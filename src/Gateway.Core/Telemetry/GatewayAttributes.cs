@@ -23,7 +23,13 @@ public static class GatewayAttributes
     /// <summary>OpenTelemetry's end-user attribute: the token's <c>sub</c>, hashed unless <c>telemetry.raw_subject</c>.</summary>
     public const string EndUserId = "enduser.id";
 
-    /// <summary>Every attribute above, in the contract's order.</summary>
+    /// <summary>Extension (contract section 10): the upstream credential's kind, on allowed calls to an upstream with <c>auth</c>.</summary>
+    public const string CredentialKind = "gateway.upstream.credential.kind";
+
+    /// <summary>Extension: the credential's non-secret id (client id, file name, certificate thumbprint).</summary>
+    public const string CredentialId = "gateway.upstream.credential.id";
+
+    /// <summary>Every attribute of contract section 8, in the contract's order (the credential extensions are not among them).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         Route, Decision, Error, Action, Resource, Tier, Risk, TokenJti, Agent, DelegationDepth,

@@ -14,4 +14,13 @@ public static class GatewayMetricTags
 
     /// <summary>Audit metrics: the sink (<c>file</c>, <c>redis</c>).</summary>
     public const string Sink = "sink";
+
+    /// <summary>Upstream credential metrics: the upstream's name from the policy.</summary>
+    public const string Upstream = "upstream";
+
+    /// <summary>Upstream credential metrics: <c>header</c>, <c>oauth2_client_credentials</c>, <c>token_exchange</c>, <c>client_certificate</c>.</summary>
+    public const string Kind = "kind";
+
+    /// <summary>Token endpoint requests: <c>success</c> or <c>failure</c>.</summary>
+    public const string Outcome = "outcome";
 }

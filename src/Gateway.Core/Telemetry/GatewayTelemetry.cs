@@ -32,6 +32,9 @@ public static class GatewayTelemetry
     public const string AuditSinkErrorsInstrument = "gateway.audit.sink.errors";
     public const string AuditEventsInstrument = "gateway.audit.events";
     public const string AuditDroppedInstrument = "gateway.audit.dropped";
+    public const string CredentialFetchesInstrument = "gateway.upstream.credential.fetches";
+    public const string CredentialCacheHitsInstrument = "gateway.upstream.credential.cache_hits";
+    public const string CredentialFailuresInstrument = "gateway.upstream.credential.failures";
 
     // From 100 µs to 10 s: a cached token and an in-memory store decide in microseconds, a Redis
     // round trip in about a millisecond, a JWKS fetch or a stalled store in up to seconds.
@@ -99,6 +102,18 @@ public static class GatewayTelemetry
     public static Counter<long> AuditDropped { get; } = Meter.CreateCounter<long>(
         AuditDroppedInstrument, "{event}", "Audit events that could not be queued; each drop is logged and audited.");
 
+    /// <summary>Requests to a token endpoint for an upstream credential; tags <c>upstream</c>, <c>kind</c>, <c>outcome</c> (<c>success</c> or <c>failure</c>).</summary>
+    public static Counter<long> CredentialFetches { get; } = Meter.CreateCounter<long>(
+        CredentialFetchesInstrument, "{request}", "Token endpoint requests made for upstream credentials, by outcome.");
+
+    /// <summary>Allowed calls served a cached upstream token; tags <c>upstream</c>, <c>kind</c>.</summary>
+    public static Counter<long> CredentialCacheHits { get; } = Meter.CreateCounter<long>(
+        CredentialCacheHitsInstrument, "{call}", "Allowed calls whose upstream token came from the cache.");
+
+    /// <summary>Allowed calls refused with <c>upstream_credentials_unavailable</c>; tags <c>upstream</c>, <c>kind</c>.</summary>
+    public static Counter<long> CredentialFailures { get; } = Meter.CreateCounter<long>(
+        CredentialFailuresInstrument, "{call}", "Allowed calls refused because the upstream credential could not be had.");
+
     /// <summary>Starts <c>gateway.authorize</c> as a child of the current (server) span; null when nobody listens.</summary>
     public static Activity? StartAuthorize() => ActivitySource.StartActivity(AuthorizeSpanName, ActivityKind.Internal);
 
@@ -161,6 +176,40 @@ public static class GatewayTelemetry
                 1,
                 new KeyValuePair<string, object?>(GatewayMetricTags.Route, route ?? ""),
                 new KeyValuePair<string, object?>(GatewayMetricTags.Error, error));
+        }
+    }
+
+    internal static void RecordCredentialFetch(string upstream, string kind, bool success)
+    {
+        if (CredentialFetches.Enabled)
+        {
+            CredentialFetches.Add(
+                1,
+                new KeyValuePair<string, object?>(GatewayMetricTags.Upstream, upstream),
+                new KeyValuePair<string, object?>(GatewayMetricTags.Kind, kind),
+                new KeyValuePair<string, object?>(GatewayMetricTags.Outcome, success ? "success" : "failure"));
+        }
+    }
+
+    internal static void RecordCredentialCacheHit(string upstream, string kind)
+    {
+        if (CredentialCacheHits.Enabled)
+        {
+            CredentialCacheHits.Add(
+                1,
+                new KeyValuePair<string, object?>(GatewayMetricTags.Upstream, upstream),
+                new KeyValuePair<string, object?>(GatewayMetricTags.Kind, kind));
+        }
+    }
+
+    internal static void RecordCredentialFailure(string upstream, string kind)
+    {
+        if (CredentialFailures.Enabled)
+        {
+            CredentialFailures.Add(
+                1,
+                new KeyValuePair<string, object?>(GatewayMetricTags.Upstream, upstream),
+                new KeyValuePair<string, object?>(GatewayMetricTags.Kind, kind));
         }
     }
 

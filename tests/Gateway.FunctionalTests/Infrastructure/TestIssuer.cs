@@ -45,6 +45,33 @@ public sealed class TestIssuer : IDisposable
         }
     }
 
+    /// <summary>The private key as a JWK, for a gateway that signs with this key (delegation, token exchange assertions).</summary>
+    public string PrivateJwk
+    {
+        get
+        {
+            var p = _key.ExportParameters(true);
+            return new JsonObject
+            {
+                ["kty"] = "EC",
+                ["crv"] = "P-256",
+                ["kid"] = Kid,
+                ["alg"] = "ES256",
+                ["x"] = Base64Url(p.Q.X!),
+                ["y"] = Base64Url(p.Q.Y!),
+                ["d"] = Base64Url(p.D!),
+            }.ToJsonString();
+        }
+    }
+
+    /// <summary>A copy of the public key, for a party that verifies this issuer's signatures with its own code.</summary>
+    public ECDsa PublicKey()
+    {
+        var copy = ECDsa.Create();
+        copy.ImportParameters(_key.ExportParameters(false));
+        return copy;
+    }
+
     /// <summary>The public key's SEC1 point, for "HS256 signed with the public key" attacks.</summary>
     public byte[] PublicKeyBytes => _key.ExportSubjectPublicKeyInfo();
 
