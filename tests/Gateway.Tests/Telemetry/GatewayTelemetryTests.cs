@@ -55,6 +55,9 @@ public sealed class GatewayTelemetryTests
         Assert.IsType<ObservableGauge<int>>(published["gateway.audit.queue.depth"]);
         Assert.IsType<Counter<long>>(published["gateway.audit.sink.errors"]);
         Assert.IsType<Counter<long>>(published["gateway.audit.events"]);
+        Assert.IsType<Counter<long>>(published["gateway.upstream.credential.fetches"]);
+        Assert.IsType<Counter<long>>(published["gateway.upstream.credential.cache_hits"]);
+        Assert.IsType<Counter<long>>(published["gateway.upstream.credential.failures"]);
     }
 
     [Fact]
