@@ -30,16 +30,27 @@ public sealed class AuditEventSerializerTests
         using var json = JsonDocument.Parse(AuditEventSerializer.ToCanonicalJson(Sample("admin")));
         var root = json.RootElement;
 
-        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin"]))
+        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin", "upstream_credential"]))
         {
             Assert.True(root.TryGetProperty(member, out _), $"member {member} is missing");
         }
 
-        Assert.Equal(21, root.EnumerateObject().Count());
+        Assert.Equal(22, root.EnumerateObject().Count());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("upstream_credential").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("token").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("route").ValueKind);
         Assert.Equal("admin", root.GetProperty("decision").GetString());
         Assert.Equal("revocation.create", root.GetProperty("admin").GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public void UpstreamCredential_IsCanonical_AndReadsBack()
+    {
+        var sample = AuditTestData.Allowed(1) with { UpstreamCredential = new AuditCredential { Kind = "oauth2_client_credentials", Id = "gateway-prod" } };
+        var line = AuditEventSerializer.ToCanonicalJson(sample);
+
+        Assert.Equal(Convert.ToHexString(JsonCanonicalizer.Canonicalize(line)), Convert.ToHexString(line));
+        Assert.Equal(sample.UpstreamCredential, AuditEventSerializer.Parse(line).UpstreamCredential);
     }
 
     [Fact]
