@@ -98,7 +98,7 @@ public static class ProblemResponseWriter
 
     private static long RetryAfterSeconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
 
-    private static string? Challenge(AuthorizationDecision decision)
+    internal static string? Challenge(AuthorizationDecision decision)
     {
         var error = decision.Error;
         var scheme = error == GatewayError.InvalidDpopProof ? "DPoP" : "Bearer";

@@ -16,6 +16,7 @@ internal static class GatewayCli
             TokenCommand.Create(),
             KeysCommand.Create(),
             AuditCommand.Create(),
+            TestCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }
