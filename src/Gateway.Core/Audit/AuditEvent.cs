@@ -26,6 +26,12 @@ public sealed record AuditEvent
     /// <summary><c>error</c>: the refusal code (for <c>shadow_deny</c>, the one not enforced); null when allowed.</summary>
     public string? Error { get; init; }
 
+    /// <summary>
+    /// Extension <c>reason</c>: the refusal's reason where the code has several (<c>expired</c>, <c>revoked</c>,
+    /// <c>step_up</c>, <c>risk_budget</c>, <c>steps</c>...), as in problem+json; null when allowed or when none.
+    /// </summary>
+    public string? Reason { get; init; }
+
     /// <summary><c>route</c>: the matched route's id, or null (<c>no_route</c>, admin actions).</summary>
     public string? Route { get; init; }
 

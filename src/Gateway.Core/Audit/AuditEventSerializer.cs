@@ -38,6 +38,7 @@ public static class AuditEventSerializer
         var hashOffset = output.WrittenCount - start;
         json.Member("policy_sha256", auditEvent.PolicySha256);
         json.Member("prev_hash", prevHash);
+        json.Member("reason", auditEvent.Reason);
         json.Member("replica", replica);
         WriteRequest(json, auditEvent.Request);
         json.Member("resource", auditEvent.Resource);
@@ -107,6 +108,7 @@ public static class AuditEventSerializer
                 Time = ParseTime(RequiredString(root, "time")),
                 Decision = decision,
                 Error = String(root, "error"),
+                Reason = String(root, "reason"),
                 Route = String(root, "route"),
                 Action = String(root, "action"),
                 Resource = String(root, "resource"),
@@ -208,21 +210,76 @@ public static class AuditEventSerializer
         }
 
         json.StartObject();
+        json.Member("acr", token.Acr);
         json.Member("agent", token.Agent);
+        json.Member("auth_time", token.AuthTime is { } authTime ? FormatTime(authTime) : null);
         json.Name("chain");
+        StringArray(json, token.Chain);
+        json.Member("exp", token.Expires is { } expires ? FormatTime(expires) : null);
+        json.Name("grants");
         json.StartArray();
-        foreach (var jti in token.Chain)
+        foreach (var grant in token.Grants)
         {
-            json.String(jti);
+            json.StartObject();
+            json.Name("actions");
+            StringArray(json, grant.Actions);
+            json.Name("resources");
+            StringArray(json, grant.Resources);
+            json.EndObject();
         }
 
         json.EndArray();
+        json.Member("iat", token.IssuedAt is { } issuedAt ? FormatTime(issuedAt) : null);
         json.Member("intent", IntentMethods.ToClaimValue(token.Intent));
         json.Member("iss", token.Issuer);
         json.Member("jti", token.Jti);
         json.Member("sub", token.Subject);
         json.EndObject();
     }
+
+    private static void StringArray(CanonicalJsonWriter json, IReadOnlyList<string> values)
+    {
+        json.StartArray();
+        foreach (var value in values)
+        {
+            json.String(value);
+        }
+
+        json.EndArray();
+    }
+
+    private static List<string> ParseStrings(JsonElement parent, string name)
+    {
+        if (!parent.TryGetProperty(name, out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var values = new List<string>(items.GetArrayLength());
+        foreach (var item in items.EnumerateArray())
+        {
+            values.Add(item.GetString() ?? throw new FormatException($"{name} holds a null."));
+        }
+
+        return values;
+    }
+
+    private static List<AuditGrant> ParseGrants(JsonElement token)
+    {
+        var grants = new List<AuditGrant>();
+        if (token.TryGetProperty("grants", out var items) && items.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in items.EnumerateArray())
+            {
+                grants.Add(new AuditGrant(ParseStrings(item, "actions"), ParseStrings(item, "resources")));
+            }
+        }
+
+        return grants;
+    }
+
+    private static DateTimeOffset? OptionalTime(JsonElement parent, string name) =>
+        String(parent, name) is { } text ? ParseTime(text) : null;
 
     private static AuditToken? ParseToken(JsonElement root)
     {
@@ -255,6 +312,11 @@ public static class AuditEventSerializer
             Agent = RequiredString(token, "agent"),
             Chain = chain,
             Intent = intent,
+            Grants = ParseGrants(token),
+            Acr = String(token, "acr"),
+            AuthTime = OptionalTime(token, "auth_time"),
+            IssuedAt = OptionalTime(token, "iat"),
+            Expires = OptionalTime(token, "exp"),
         };
     }
 

@@ -42,6 +42,7 @@ public static class AuditEvents
                 ? (decision.IsShadowDenied ? AuditDecision.ShadowDeny : AuditDecision.Allow)
                 : AuditDecision.Deny,
             Error = decision.ErrorCode is { Length: > 0 } error ? error : null,
+            Reason = decision.IsAllowed && !decision.IsShadowDenied ? null : decision.Reason,
             Route = route?.Id,
             Action = route?.Action,
             Resource = decision.Resource,
@@ -57,6 +58,11 @@ public static class AuditEvents
                     Agent = token.Agent,
                     Chain = token.Chain,
                     Intent = token.Intent,
+                    Grants = Grants(token),
+                    Acr = token.Acr,
+                    AuthTime = token.AuthTime,
+                    IssuedAt = token.IssuedAt,
+                    Expires = token.Expires,
                 },
             Request = new AuditRequest { Method = method, Path = path, BodySha256 = bodySha256 },
             Status = status,
@@ -108,6 +114,18 @@ public static class AuditEvents
             SpanId = spanId,
             Admin = new AuditAdmin { Action = action, Target = target, KeyId = keyId },
         };
+    }
+
+    private static AuditGrant[] Grants(Tokens.CapabilityToken token)
+    {
+        var grants = new AuditGrant[token.Grants.Count];
+        for (var i = 0; i < grants.Length; i++)
+        {
+            var grant = token.Grants[i];
+            grants[i] = new AuditGrant([.. grant.Actions.Select(a => a.Text)], [.. grant.Resources.Select(r => r.Text)]);
+        }
+
+        return grants;
     }
 
     private static (string? TraceId, string? SpanId) TraceIds(Activity? activity) =>

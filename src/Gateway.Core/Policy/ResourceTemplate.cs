@@ -174,6 +174,62 @@ public sealed class ResourceTemplate
         return true;
     }
 
+    /// <summary>
+    /// For replaying an audited call (<c>gateway diff --audit</c>): the query and header values that gave
+    /// <paramref name="resource"/> when this template was expanded. The audit keeps the resource, never the
+    /// query string or headers, so this is how a replay gets them back. False when the resource does not
+    /// have this template's shape, or two placeholders touch and their values cannot be told apart.
+    /// </summary>
+    internal bool TryRecoverInputs(string resource, out List<(bool IsHeader, string Name, string Value)> inputs)
+    {
+        inputs = [];
+        var at = 0;
+        for (var i = 0; i < _parts.Length; i++)
+        {
+            var part = _parts[i];
+            if (part.Kind == PartKind.Literal)
+            {
+                if (!resource.AsSpan(at).StartsWith(part.Value, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
+                at += part.Value.Length;
+                continue;
+            }
+
+            int end;
+            if (i == _parts.Length - 1)
+            {
+                end = resource.Length;
+            }
+            else if (_parts[i + 1].Kind == PartKind.Literal)
+            {
+                end = resource.IndexOf(_parts[i + 1].Value, at, StringComparison.Ordinal);
+                if (end < 0)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                return false;
+            }
+
+            if (part.Kind is PartKind.Query or PartKind.Header)
+            {
+                inputs.Add((part.Kind == PartKind.Header, part.Value, resource[at..end]));
+            }
+
+            at = end;
+        }
+
+        return at == resource.Length;
+    }
+
+    /// <summary>True when the template reads the query string or a header.</summary>
+    internal bool ReadsQueryOrHeaders => _parts.Any(p => p.Kind is PartKind.Query or PartKind.Header);
+
     public override string ToString() => Text;
 
     private static bool TryReadValue(HttpRequest request, Part part, [NotNullWhen(true)] out string? value, [NotNullWhen(false)] out string? problem)

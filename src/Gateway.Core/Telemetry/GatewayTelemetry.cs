@@ -26,6 +26,7 @@ public static class GatewayTelemetry
     public const string AuthorizeDurationInstrument = "gateway.authorize.duration";
     public const string StepUpChallengesInstrument = "gateway.step_up.challenges";
     public const string RevocationLagInstrument = "gateway.revocation.lag";
+    public const string TokenLifetimeInstrument = "gateway.token.lifetime";
     public const string BudgetChargesInstrument = "gateway.budget.charges";
     public const string BudgetRefusalsInstrument = "gateway.budget.refusals";
     public const string AuditQueueDepthInstrument = "gateway.audit.queue.depth";
@@ -42,6 +43,9 @@ public static class GatewayTelemetry
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     // The contract allows a revocation one second to reach every replica; the buckets centre on that.
+    // From a minute to a day: capability tokens should live minutes; a long tail here is what to tighten.
+    private static readonly double[] LifetimeBuckets = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
     private static readonly double[] LagBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30];
 
     private static readonly Lock QueuesLock = new();
@@ -77,6 +81,17 @@ public static class GatewayTelemetry
         "Delay between a revocation being accepted and this replica enforcing it.",
         tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
+
+    /// <summary>
+    /// Seconds between <c>iat</c> and <c>exp</c> of each distinct token validated (a cached token is not counted
+    /// again), so the dashboard shows how long the issuers' tokens live.
+    /// </summary>
+    public static Histogram<double> TokenLifetime { get; } = Meter.CreateHistogram(
+        TokenLifetimeInstrument,
+        "s",
+        "Lifetime (exp - iat) of each distinct capability token validated.",
+        tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LifetimeBuckets });
 
     /// <summary>Budget charges applied (an allowed call's step and risk); tag <c>route</c>.</summary>
     public static Counter<long> BudgetCharges { get; } = Meter.CreateCounter<long>(
@@ -155,6 +170,14 @@ public static class GatewayTelemetry
         if (RevocationLag.Enabled)
         {
             RevocationLag.Record(Math.Max(0, lag.TotalSeconds));
+        }
+    }
+
+    public static void RecordTokenLifetime(TimeSpan lifetime)
+    {
+        if (TokenLifetime.Enabled)
+        {
+            TokenLifetime.Record(Math.Max(0, lifetime.TotalSeconds));
         }
     }
 

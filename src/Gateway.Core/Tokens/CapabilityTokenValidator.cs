@@ -188,6 +188,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
 
             var result = TokenValidationResult.Success(capabilityToken!);
             _cache.Add(digest, result, capabilityToken!.Expires);
+            Telemetry.GatewayTelemetry.RecordTokenLifetime(capabilityToken.Expires - capabilityToken.IssuedAt);
             return result;
         }
     }

@@ -23,6 +23,7 @@ internal static class AuditCommand
     {
         CreateVerify(),
         CreateExport(),
+        AuditReportCommand.Create(),
     };
 
     private static Command CreateVerify()

@@ -17,6 +17,7 @@ internal static class GatewayCli
             KeysCommand.Create(),
             AuditCommand.Create(),
             TestCommand.Create(),
+            DiffCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

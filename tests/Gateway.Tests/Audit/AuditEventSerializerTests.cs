@@ -30,12 +30,12 @@ public sealed class AuditEventSerializerTests
         using var json = JsonDocument.Parse(AuditEventSerializer.ToCanonicalJson(Sample("admin")));
         var root = json.RootElement;
 
-        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin", "upstream_credential"]))
+        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin", "upstream_credential", "reason"]))
         {
             Assert.True(root.TryGetProperty(member, out _), $"member {member} is missing");
         }
 
-        Assert.Equal(22, root.EnumerateObject().Count());
+        Assert.Equal(23, root.EnumerateObject().Count());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("upstream_credential").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("token").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("route").ValueKind);
@@ -63,11 +63,42 @@ public sealed class AuditEventSerializerTests
         Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("admin").ValueKind);
         var token = root.GetProperty("token");
-        Assert.Equal(["agent", "chain", "intent", "iss", "jti", "sub"], token.EnumerateObject().Select(p => p.Name));
+        // The contract's six members, and what replay and the usage report need (docs/audit.md): claims, never the token.
+        Assert.Equal(["acr", "agent", "auth_time", "chain", "exp", "grants", "iat", "intent", "iss", "jti", "sub"], token.EnumerateObject().Select(p => p.Name));
         Assert.Equal("explicit", token.GetProperty("intent").GetString());
         Assert.Equal(["body_sha256", "method", "path"], root.GetProperty("request").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["risk_left", "steps_left"], root.GetProperty("budget").EnumerateObject().Select(p => p.Name));
         Assert.Equal(1, root.GetProperty("risk").GetInt32());
+    }
+
+    [Fact]
+    public void Parse_ReplayMembers_RoundTripGrantsClaimTimesAndReason()
+    {
+        var time = new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero);
+        var original = AuditTestData.Allowed(1) with
+        {
+            Reason = "step_up",
+            Token = AuditTestData.Allowed(1).Token! with
+            {
+                Grants = [new AuditGrant(["crm.customers:read", "crm.notes:*"], ["crm:customer/*"]), new AuditGrant(["payments.payments:read"], ["payments:payment/p-1"])],
+                Acr = "urn:example:mfa",
+                AuthTime = time.AddMinutes(-3),
+                IssuedAt = time.AddMinutes(-1),
+                Expires = time.AddMinutes(9),
+            },
+        };
+
+        var parsed = AuditEventSerializer.Parse(AuditEventSerializer.ToCanonicalJson(original));
+
+        Assert.Equal("step_up", parsed.Reason);
+        var token = parsed.Token!;
+        Assert.Equal(2, token.Grants.Count);
+        Assert.Equal(["crm.customers:read", "crm.notes:*"], token.Grants[0].Actions);
+        Assert.Equal(["payments:payment/p-1"], token.Grants[1].Resources);
+        Assert.Equal("urn:example:mfa", token.Acr);
+        Assert.Equal(time.AddMinutes(-3), token.AuthTime);
+        Assert.Equal(time.AddMinutes(-1), token.IssuedAt);
+        Assert.Equal(time.AddMinutes(9), token.Expires);
     }
 
     [Fact]
@@ -87,7 +118,8 @@ public sealed class AuditEventSerializerTests
 
         Assert.Equal(original with { Token = null }, parsed with { Token = null });
         Assert.Equal(original.Token!.Chain, parsed.Token!.Chain);
-        Assert.Equal(original.Token with { Chain = [] }, parsed.Token with { Chain = [] });
+        Assert.Equal(original.Token.Grants.Select(g => (string.Join(' ', g.Actions), string.Join(' ', g.Resources))), parsed.Token.Grants.Select(g => (string.Join(' ', g.Actions), string.Join(' ', g.Resources))));
+        Assert.Equal(original.Token with { Chain = [], Grants = [] }, parsed.Token with { Chain = [], Grants = [] });
     }
 
     [Fact]
