@@ -111,6 +111,15 @@ def main() -> int:
         if max(values) >= 0.1:
             print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in values) + " |")
     print("| **measured total** | " + " | ".join(f"**{data[t][2]:.1f}**" for t in targets) + " |")
+    redis = {t: os.path.join(run_dir, f"{t}.perf.redis") for t in targets}
+    if any(os.path.exists(f) for f in redis.values()):
+        # Measured from /proc over the same load, not sampled: Redis's CPU on the same cores, apart.
+        def redis_us(t):
+            if not os.path.exists(redis[t]):
+                return "-"
+            with open(redis[t], encoding="utf-8") as f:
+                return f"{float(f.read().split()[0]):.1f}"
+        print("| redis-server (its own process, /proc) | " + " | ".join(redis_us(t) for t in targets) + " |")
     print("\nsamples: " + ", ".join(f"{t} {sum(data[t][0].values())}" for t in targets))
     for target in dict.fromkeys((first, last)):
         counts, symbols, cpu_us = data[target]

@@ -17,7 +17,9 @@ rounds=5           # alternating rounds per scenario
 seconds=10         # seconds per measurement
 configs=memory     # gateway configurations (tests/load/configs/NAME.sh), comma-separated; none for no gateway
 aa=0               # 1: add a second bare YARP ("bare-b") to validate the harness (expect ~1.00x)
-mixes=one,pool     # token mixes: one repeated token; a pool larger than the gateway's token cache
+jwt=0              # 1: add "bare-jwt", bare YARP behind ASP.NET Core JwtBearer and a scope policy
+mixes=one,pool     # token mixes: one repeated token; a pool larger than the gateway's token cache; rotate
+reuse=10           # rotate mix: calls per token before the next one replaces it
 methods=GET,POST
 loads=c1,c32,paced
 pool=40000         # pool size; see README.md for why 4x the default cache of 10,000
@@ -37,8 +39,11 @@ usage() {
 usage: bash tests/load/run.sh [options]
   --quick               smoke run: 2 s warm-up, 2 rounds of 3 s
   --aa                  add a second bare YARP target (A/A: its ratio must be ~1.00)
+  --jwt                 add bare-jwt: bare YARP plus ASP.NET Core JwtBearer validating the same ES256 token and
+                        an authorization policy on the route's action (what a team would build instead)
   --configs LIST        gateway configurations from tests/load/configs/ (default memory; none = no gateway)
-  --mixes LIST          one,pool (default both)
+  --mixes LIST          one,pool (default both); rotate: each token of the pool used --reuse times, then replaced
+  --reuse N             rotate mix: calls per token (default 10: a tenth of the calls validate a new token)
   --methods LIST        GET,POST (default both); MCP adds a 1 KiB MCP tools/call (POST /bench/mcp, 2026-07-28
                         generation) through an MCP route of the gateway and a plain route of bare YARP
   --loads LIST          c1,c32,paced (default all); any cN is N connections, closed loop (c8, c128, ...)
@@ -65,6 +70,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) warmup=2 rounds=2 seconds=3 ;;
         --aa) aa=1 ;;
+        --jwt) jwt=1 ;;
+        --reuse) number "$1" "${2:-}"; reuse=$2; shift ;;
         --configs) configs=${2:?}; shift ;;
         --mixes) mixes=${2:?}; shift ;;
         --methods) methods=${2:?}; shift ;;
@@ -91,7 +98,7 @@ IFS=, read -r -a method_list <<<"$methods"
 IFS=, read -r -a load_list <<<"$loads"
 config_list=()
 if [ "$configs" != none ]; then IFS=, read -r -a config_list <<<"$configs"; fi
-for m in "${mix_list[@]}"; do [[ "$m" =~ ^(one|pool)$ ]] || { echo "unknown mix: $m" >&2; exit 2; }; done
+for m in "${mix_list[@]}"; do [[ "$m" =~ ^(one|pool|rotate)$ ]] || { echo "unknown mix: $m" >&2; exit 2; }; done
 for m in "${method_list[@]}"; do [[ "$m" =~ ^(GET|POST|MCP)$ ]] || { echo "unknown method: $m" >&2; exit 2; }; done
 for l in "${load_list[@]}"; do [[ "$l" =~ ^(c[1-9][0-9]*|paced)$ ]] || { echo "unknown load: $l" >&2; exit 2; }; done
 for c in "${config_list[@]}"; do [ -f "$here/configs/$c.sh" ] || { echo "no configuration $here/configs/$c.sh" >&2; exit 2; }; done
@@ -121,6 +128,7 @@ fi
 # --- Targets and the time this will take ------------------------------------------------------
 targets=(bare)
 [ "$aa" = 1 ] && targets+=(bare-b)
+[ "$jwt" = 1 ] && targets+=(bare-jwt)
 for c in "${config_list[@]}"; do targets+=("gw-$c"); done
 n_targets=${#targets[@]}
 kinds=$((${#mix_list[@]} * ${#method_list[@]}))
@@ -229,14 +237,16 @@ issuer=https://idp.load.test
 audience=https://gateway.load.test
 actions=bench.items:read,bench.items:update
 resource='bench:item/*'
-echo "minting: the repeated token with 'gateway token mint'$([[ " ${mix_list[*]} " == *" pool "* ]] && echo ", ${pool} more for the pool") ..."
+needs_pool=0
+[[ " ${mix_list[*]} " == *" pool "* || " ${mix_list[*]} " == *" rotate "* ]] && needs_pool=1
+echo "minting: the repeated token with 'gateway token mint'$([ "$needs_pool" = 1 ] && echo ", ${pool} more for the pool") ..."
 dotnet "$bin/gateway/gateway.dll" keys generate --alg ES256 --kid load-es256 --out "$run_dir/keys" >/dev/null
 key=$run_dir/keys/load-es256-private.jwk
 jwks=$run_dir/keys/load-es256.jwks.json
 dotnet "$bin/gateway/gateway.dll" token mint --key "$key" --iss "$issuer" --aud "$audience" \
     --sub user:load --agent agent:load --action bench.items:read --action bench.items:update \
     --resource "$resource" --ttl "${token_hours}h" --max-steps 1000000000 >"$run_dir/tokens-one.txt"
-if [[ " ${mix_list[*]} " == *" pool "* ]]; then
+if [ "$needs_pool" = 1 ]; then
     dotnet "$bin/TokenPool/token-pool.dll" "$key" "$issuer" "$audience" "$actions" "$resource" \
         $((token_hours * 3600)) "$pool" "$run_dir/tokens-pool.txt"
 fi
@@ -323,6 +333,12 @@ for target in "${targets[@]}"; do
             start_process "$target" "$run_dir/$target.log" env "${common_env[@]}" \
                 dotnet "$bin/BareProxy/bare-proxy.dll" --urls "http://127.0.0.1:$port" --upstream "$upstream_url"
             ;;
+        bare-jwt)
+            DESCRIPTION_OF[$target]="bare YARP + ASP.NET Core JwtBearer (the same ES256 token, keys from the same JWKS file) + an authorization policy on the route's action"
+            start_process "$target" "$run_dir/$target.log" env "${common_env[@]}" \
+                dotnet "$bin/BareProxy/bare-proxy.dll" --urls "http://127.0.0.1:$port" --upstream "$upstream_url" \
+                --jwks "$jwks" --issuer "$issuer" --audience "$audience"
+            ;;
         gw-*)
             name=${target#gw-}
             DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" ROUTES_BEFORE="" ROUTES_AFTER=""
@@ -402,14 +418,16 @@ think_of() { if [ "$1" = paced ]; then echo "$think_ms"; else echo 0; fi; }
 scenario_name() { # MIX METHOD LOAD
     local load=$3 mix=$1
     case "$load" in c*) load=c=${load#c} ;; esac
-    case "$mix" in one) mix=one-token ;; pool) mix=token-pool ;; esac
+    case "$mix" in one) mix=one-token ;; pool) mix=token-pool ;; rotate) mix=token-rotate-$reuse ;; esac
     echo "$2 $load $mix"
 }
 
 run_wrk() { # TARGET MIX METHOD CONNECTIONS THINK_MS SECONDS OUTPUT
     local t=$threads
     [ "$4" -lt "$t" ] && t=$4
-    LOAD_TOKENS="$run_dir/tokens-$2.txt" LOAD_METHOD=$3 LOAD_BODY_BYTES=$body_bytes LOAD_THINK_MS=$5 \
+    local tokens=$2 reuse_each=1
+    [ "$2" = rotate ] && tokens=pool reuse_each=$reuse
+    LOAD_TOKENS="$run_dir/tokens-$tokens.txt" LOAD_REUSE=$reuse_each LOAD_METHOD=$3 LOAD_BODY_BYTES=$body_bytes LOAD_THINK_MS=$5 \
         wrk -t"$t" -c"$4" -d"$6s" --timeout 5s -s "$here/wrk.lua" "http://127.0.0.1:${PORT_OF[$1]}/bench/items/42" >"$7" 2>&1 &
     WRK_PID=$!
     if ! wait "$WRK_PID"; then
@@ -511,10 +529,19 @@ if [ "$perf_seconds" -gt 0 ]; then
         perf_pid=$!
         PIDS+=("$perf_pid")
         sleep 0.5
-        p0=$(proc_ticks "$pid")
+        # The Redis store's own server too (not sampled): its CPU per request over the same load.
+        redis_pid=""
+        [ -n "${REDIS_PORT_OF[$target]:-}" ] && redis_pid=${PID_OF[redis-${REDIS_PORT_OF[$target]}]:-}
+        p0=$(proc_ticks "$pid"); [ -n "$redis_pid" ] && q0=$(proc_ticks "$redis_pid")
         run_wrk "$target" one GET 32 0 "$perf_seconds" "$run_dir/wrk-perf-$target.txt"
-        p1=$(proc_ticks "$pid")
+        p1=$(proc_ticks "$pid"); [ -n "$redis_pid" ] && q1=$(proc_ticks "$redis_pid")
         wait "$perf_pid" || true
+        if [ -n "$redis_pid" ]; then
+            awk -v p0="$q0" -v p1="$q1" -v hz="$hz" '/^WRK_RESULT / {
+                for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+                printf "%.2f\n", (p1 - p0) * 1e6 / hz / (r["requests"] > 0 ? r["requests"] : 1) }' \
+                "$run_dir/wrk-perf-$target.txt" >"$run_dir/$target.perf.redis"
+        fi
         awk -v p0="$p0" -v p1="$p1" -v hz="$hz" '/^WRK_RESULT / {
             for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
             printf "%.2f\n", (p1 - p0) * 1e6 / hz / (r["requests"] > 0 ? r["requests"] : 1) }' \

@@ -3,12 +3,14 @@
 --   LOAD_BODY_BYTES  POST body size in bytes (default 1024)
 --   LOAD_METHOD      GET, POST, or MCP (a POST of an MCP tools/call, 2026-07-28 generation, to /bench/mcp)
 --   LOAD_THINK_MS    mean think time per connection between requests (0 = closed loop, as fast as possible)
+--   LOAD_REUSE       with a pool: requests per token before the next one replaces it (default 1)
 -- Prints one machine-readable line at the end: WRK_RESULT key=value ...
 
 local method = os.getenv("LOAD_METHOD") or "GET"
 local token_file = assert(os.getenv("LOAD_TOKENS"), "LOAD_TOKENS is not set")
 local body_bytes = tonumber(os.getenv("LOAD_BODY_BYTES") or "1024")
 local think_ms = tonumber(os.getenv("LOAD_THINK_MS") or "0")
+local reuse = tonumber(os.getenv("LOAD_REUSE") or "1")
 
 local tokens = {}
 for line in io.lines(token_file) do
@@ -43,10 +45,12 @@ if #tokens == 1 then
   -- The repeated-token mix: one static request, built once by wrk.
   wrk.headers["Authorization"] = "Bearer " .. tokens[1]
 else
-  -- The pool mix: requests are formatted once in init and cycled through in order, from a
-  -- random start per thread, so every token comes back only after all the others.
+  -- The pool mixes: requests are formatted once in init and cycled through in order, from a
+  -- random start per thread, so every token comes back only after all the others. With reuse > 1
+  -- (the rotate mix) each token is sent that many times in a row before the next replaces it.
   local requests = {}
   local index = 0
+  local uses = 0
 
   local threads = 0
   local base = nil
@@ -73,7 +77,10 @@ else
   end
 
   function request()
-    index = index % #requests + 1
+    if uses == 0 then
+      index = index % #requests + 1
+    end
+    uses = (uses + 1) % reuse
     return requests[index]
   end
 end
