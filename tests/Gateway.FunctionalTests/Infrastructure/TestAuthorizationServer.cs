@@ -27,6 +27,8 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
 
     /// <summary>The one scope the server knows.</summary>
     public const string Scope = "crm.read";
+    /// <summary>The one audience the server issues exchanged tokens for.</summary>
+    public const string Audience = "https://api.crm.test";
     public const string JwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
 
     private readonly WebApplication _app;
@@ -70,6 +72,7 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
             options.AllowClientCredentialsFlow();
             options.AllowTokenExchangeFlow();
             options.RegisterScopes(Scope);
+            options.RegisterAudiences(Audience);
             options.EnableDegradedMode();
             // Keys made here rather than OpenIddict's ephemeral RSA pairs, whose generation takes seconds on a busy machine.
             options.AddSigningKey(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "as-es256" });
@@ -133,11 +136,12 @@ public sealed class TestAuthorizationServer : IAsyncDisposable
                 }
                 else if (context.Request.IsTokenExchangeGrantType())
                 {
-                    var subject = context.SubjectTokenPrincipal!.FindFirst(Claims.Subject)!.Value;
-                    using var act = JsonDocument.Parse(context.SubjectTokenPrincipal.FindFirst(Claims.Actor)!.Value);
-                    var actor = act.RootElement.GetProperty("sub").GetString()!;
+                    // The assertion was validated above; its act object is read from the payload, where IdentityModel leaves it as JSON.
+                    var assertion = ReadClaims(context.Request.SubjectToken!);
+                    var subject = assertion.GetProperty("sub").GetString()!;
+                    var actor = assertion.GetProperty("act").GetProperty("sub").GetString()!;
                     identity.SetClaim(Claims.Subject, subject);
-                    identity.SetClaim("actor", actor);
+                    identity.SetClaim("agent", actor); // "actor" is a claim OpenIddict reserves
                     identity.SetAudiences([.. (context.Request.Audiences ?? []).OfType<string>()]);
                     server!.Exchanges.Enqueue((subject, actor));
                 }
