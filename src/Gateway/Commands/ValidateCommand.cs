@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gateway.Policy;
+using Gateway.Upstreams;
 
 namespace Gateway.Host.Commands;
 
@@ -23,7 +24,11 @@ internal static class ValidateCommand
             Description = "A policy file or folder to check, as serve takes it; may be repeated, and combined with FILE arguments.",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("validate", "Check policy files; print every error with file:line:column.") { files, config };
+        var skipSecrets = new Option<bool>("--skip-secret-files")
+        {
+            Description = "Do not check the upstream secret files the policy names (exist, readable, not readable by every user): for a pipeline where the secrets are not mounted.",
+        };
+        var command = new Command("validate", "Check policy files; print every error with file:line:column.") { files, config, skipSecrets };
         command.Validators.Add(result =>
         {
             // Tokens, not values: a value read here would throw for a '--config' the parser already refused.
@@ -47,6 +52,19 @@ internal static class ValidateCommand
                     }
 
                     await Console.Error.WriteLineAsync($"{file}: invalid, {loaded.Errors.Count} error(s)");
+                    continue;
+                }
+
+                var secretErrors = result.GetValue(skipSecrets) ? [] : SecretFileCheck.Check(loaded.Policy);
+                if (secretErrors.Count > 0)
+                {
+                    exit = 1;
+                    foreach (var error in secretErrors)
+                    {
+                        await Console.Error.WriteLineAsync(error.ToString());
+                    }
+
+                    await Console.Error.WriteLineAsync($"{file}: invalid, {secretErrors.Count} secret file error(s) (--skip-secret-files leaves them out)");
                     continue;
                 }
 

@@ -1,5 +1,6 @@
 using Gateway.FunctionalTests.Audit;
 using Gateway.FunctionalTests.Infrastructure;
+using Gateway.FunctionalTests.Upstreams;
 
 namespace Gateway.FunctionalTests.Cli;
 
@@ -49,6 +50,32 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.DoesNotContain(": valid", result.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Validate_SecretFiles_MustExistAndNotBeReadableByEveryUser()
+    {
+        var secret = Path.Combine(_folder, "crm.key");
+        var policy = await WritePolicyAsync(CredentialPolicies.With($"{{ header: {{ name: X-Api-Key, value_file: \"{secret}\" }} }}"));
+
+        var missing = await AuditCli.RunAsync("validate", policy);
+        await File.WriteAllTextAsync(secret, "key-1");
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var everyone = await AuditCli.RunAsync("validate", policy);
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var owner = await AuditCli.RunAsync("validate", policy);
+        File.Delete(secret);
+        var skipped = await AuditCli.RunAsync("validate", "--skip-secret-files", policy);
+
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        Assert.Contains($"upstreams.crm.auth.header.value_file: '{secret}' does not exist", missing.Error, StringComparison.Ordinal);
+        Assert.Contains($"{policy}:", missing.Error, StringComparison.Ordinal);
+        Assert.True(everyone.ExitCode == 1, everyone.ToString());
+        Assert.Contains("is readable by every user (mode 0644)", everyone.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("key-1", everyone.Error + everyone.Output, StringComparison.Ordinal);
+        Assert.True(owner.ExitCode == 0, owner.ToString());
+        Assert.True(skipped.ExitCode == 0, skipped.ToString());
+    }
+
     public void Dispose()
     {
         _issuer.Dispose();
@@ -61,11 +88,11 @@ public sealed class ValidateCommandTests : IDisposable
         }
     }
 
-    private async Task<string> WritePolicyAsync()
+    private async Task<string> WritePolicyAsync(string? text = null)
     {
         await File.WriteAllTextAsync(Path.Combine(_folder, "idp.jwks.json"), _issuer.JwksJson);
         var path = Path.Combine(_folder, "gateway.yaml");
-        await File.WriteAllTextAsync(path, TestPolicies.Default
+        await File.WriteAllTextAsync(path, (text ?? TestPolicies.Default)
             .Replace("{{UPSTREAM}}", "http://127.0.0.1:1", StringComparison.Ordinal)
             .Replace("{{ISSUER}}", _issuer.Issuer, StringComparison.Ordinal)
             .Replace("{{AUDIENCE}}", TestIssuer.Audience, StringComparison.Ordinal));
