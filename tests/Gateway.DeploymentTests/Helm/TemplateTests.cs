@@ -219,6 +219,19 @@ public sealed partial class TemplateTests
     }
 
     [Fact]
+    public void Deployment_UpstreamCredentialSecrets_AreMountedReadOnlyOneFolderEach_ReadableByTheGroupOnly()
+    {
+        var volume = Block(Deployment, "- name: upstream-{{ .name }}\n          secret:");
+        Assert.Contains("secretName: {{ .existingSecret }}", volume, StringComparison.Ordinal);
+        Assert.Contains("defaultMode: 0440", volume, StringComparison.Ordinal);
+        var mount = Block(Deployment, "- name: upstream-{{ .name }}\n              mountPath:");
+        Assert.Contains("{{ printf \"%s/%s\" $.Values.upstreamCredentials.mountRoot .name }}", mount, StringComparison.Ordinal);
+        Assert.Contains("readOnly: true", mount, StringComparison.Ordinal);
+        Assert.Equal(2, Deployment.Split("{{- range .Values.upstreamCredentials.secrets }}").Length - 1);
+        Assert.Empty(Chart.DefaultValues()["upstreamCredentials"]!["secrets"]!.AsArray());
+    }
+
+    [Fact]
     public void Deployment_SpreadsReplicasAndUpdatesWithoutLosingCapacity()
     {
         Assert.Contains("topologySpreadConstraints:", Deployment, StringComparison.Ordinal);
