@@ -264,6 +264,12 @@ public sealed record UpstreamSettings
 
     /// <summary>The credential the gateway presents to this upstream on allowed calls (<c>auth</c>); null for none.</summary>
     public UpstreamAuthSettings? Auth { get; init; }
+
+    /// <summary>
+    /// <c>tls.ca_file</c>: a PEM bundle of the CA certificates that alone are trusted for this upstream's server
+    /// certificate (an internal PKI), in place of the system's; null to use the system's.
+    /// </summary>
+    public string? CaFile { get; init; }
 }
 
 public sealed record StepUpSettings

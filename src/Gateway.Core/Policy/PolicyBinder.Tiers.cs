@@ -68,7 +68,7 @@ internal sealed partial class PolicyBinder
                 }
 
                 var where = $"in upstream '{name}'";
-                var reader = MappingReader.Open(file, value, where, ["destinations", "auth"]);
+                var reader = MappingReader.Open(file, value, where, ["destinations", "auth", "tls"]);
                 var destinations = new List<Uri>();
                 foreach (var item in reader?.ScalarList("destinations", required: true) ?? [])
                 {
@@ -88,7 +88,8 @@ internal sealed partial class PolicyBinder
                     _pendingAuth.Add((name, file, auth));
                 }
 
-                _upstreams.Add(name, (new UpstreamSettings { Name = name, Destinations = destinations }, file.At(keyNode)));
+                var caFile = reader?.Mapping("tls", $"in 'upstreams.{name}.tls'", ["ca_file"]) is { } tls ? BindCaFile(tls, name, destinations) : null;
+                _upstreams.Add(name, (new UpstreamSettings { Name = name, Destinations = destinations, CaFile = caFile }, file.At(keyNode)));
             }
         }
     }
@@ -129,4 +130,32 @@ internal sealed partial class PolicyBinder
 
     private static bool IsPlainName(string name) =>
         name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>
+    /// <c>tls: { ca_file }</c>. The bundle is read here, so a file that holds no certificate is a load error with its
+    /// line rather than a failed handshake at the first call; CA certificates are public, unlike the secret files.
+    /// </summary>
+    private static string? BindCaFile(MappingReader tls, string upstream, List<Uri> destinations)
+    {
+        var node = tls.Scalar("ca_file", required: true);
+        if (node?.Value is not { } value)
+        {
+            return null;
+        }
+
+        if (destinations.FirstOrDefault(d => d.Scheme != Uri.UriSchemeHttps) is { } plain)
+        {
+            tls.File.Error(node, $"'ca_file' {tls.Where} applies to https destinations, but upstream '{upstream}' lists {plain}");
+            return null;
+        }
+
+        var path = tls.File.ResolvePath(value);
+        if (Upstreams.CaBundle.TryRead(path, out _, out var problem))
+        {
+            return path;
+        }
+
+        tls.File.Error(node, $"'ca_file' {tls.Where}: '{path}' {problem}");
+        return null;
+    }
 }

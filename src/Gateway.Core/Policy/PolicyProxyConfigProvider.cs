@@ -72,6 +72,7 @@ public sealed class PolicyProxyConfigProvider : IProxyConfigProvider, IDisposabl
             .Select(u => new ClusterConfig
             {
                 ClusterId = u.Name,
+                Metadata = u.CaFile is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [Upstreams.UpstreamHttpClientFactory.CaFileMetadata] = u.CaFile },
                 Destinations = u.Destinations
                     .Select((d, i) => (Key: $"{u.Name}-{i}", Value: new DestinationConfig { Address = d.ToString() }))
                     .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),

@@ -60,8 +60,16 @@ internal sealed class ClientCertificateCredential : UpstreamCredential
             var thumbprint = Convert.ToHexStringLower(certificate.GetCertHash(HashAlgorithmName.SHA256))[..16];
             return new CertificateState(certificate, "sha256:" + thumbprint, null);
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
+            // The two files are polled apart, so a rotation is seen one file at a time: a new certificate with the
+            // old key (or the reverse) for up to one interval. The pair in use stays in use until both agree.
+            // (ArgumentException is how CreateFromPem says the key is not the certificate's.)
+            if (_state?.Certificate is not null && e is ArgumentException)
+            {
+                return _state;
+            }
+
             return new CertificateState(null, "cert:" + _certificateFile.Name, $"'{_certificateFile.Name}' and '{_keyFile.Name}' are not a PEM certificate and its private key");
         }
     }

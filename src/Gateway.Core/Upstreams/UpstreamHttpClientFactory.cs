@@ -23,5 +23,18 @@ internal class UpstreamHttpClientFactory : ForwarderHttpClientFactory
         var cluster = context.ClusterId;
         handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) =>
             (_credentials.Find(cluster) as ClientCertificateCredential)?.Certificate!;
+        if (context.NewMetadata?.GetValueOrDefault(CaFileMetadata) is { } caFile)
+        {
+            var bundle = new CaBundle(caFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => bundle.Validate(certificate, errors);
+        }
     }
+
+    // YARP compares only the HttpClient settings; a reload that changes the CA bundle's path needs a new handler.
+    protected override bool CanReuseOldClient(ForwarderHttpClientContext context) =>
+        base.CanReuseOldClient(context)
+        && string.Equals(context.OldMetadata?.GetValueOrDefault(CaFileMetadata), context.NewMetadata?.GetValueOrDefault(CaFileMetadata), StringComparison.Ordinal);
+
+    /// <summary>The cluster metadata key carrying an upstream's <c>tls.ca_file</c>; a changed path gives the cluster a new client.</summary>
+    public const string CaFileMetadata = "Gateway.CaFile";
 }

@@ -134,4 +134,40 @@ public sealed class PolicyLoaderUpstreamAuthTests : IDisposable
         Assert.Equal(first, second);
         Assert.NotEqual(first, changed);
     }
+
+    [Fact]
+    public void CaFile_IsReadAtLoad_AndResolvedAgainstThePolicyFolder()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Test CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        Directory.CreateDirectory(Path.Combine(_folder.Path, "tls"));
+        File.WriteAllText(Path.Combine(_folder.Path, "tls", "ca.pem"), ca.ExportCertificatePem());
+
+        var policy = PolicyAssert.Loaded(_folder.LoadText(Head.TrimEnd('\n') + "\n    tls: { ca_file: tls/ca.pem }\n"));
+
+        Assert.Equal(Path.Combine(_folder.Path, "tls", "ca.pem"), policy.Upstreams["crm"].CaFile);
+    }
+
+    [Theory]
+    [InlineData("", "does not exist")]
+    [InlineData("not a certificate", "holds no PEM certificate")]
+    [InlineData("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "is not a PEM bundle of certificates")]
+    public void CaFile_ThatHoldsNoCertificate_IsALoadErrorAtItsLine(string content, string expected)
+    {
+        if (content.Length > 0)
+        {
+            File.WriteAllText(Path.Combine(_folder.Path, "ca.pem"), content);
+        }
+
+        PolicyAssert.HasError(_folder.LoadText(Head.TrimEnd('\n') + "\n    tls: { ca_file: ca.pem }\n"), 11, 21, expected);
+    }
+
+    [Fact]
+    public void CaFile_OnAPlainHttpUpstream_IsRefused()
+    {
+        var result = _folder.LoadText(Head.Replace("https://crm.internal", "http://crm.internal", StringComparison.Ordinal).TrimEnd('\n') + "\n    tls: { ca_file: ca.pem }\n");
+
+        PolicyAssert.HasError(result, 11, 21, "applies to https destinations");
+    }
 }
