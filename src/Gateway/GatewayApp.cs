@@ -167,7 +167,12 @@ public static class GatewayApp
             var settings = sp.GetRequiredService<StoreSettings>();
             IBudgetStore store = settings.Kind == StoreKind.Redis
                 ? new ResilientBudgetStore(
-                    new RedisBudgetStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisBudgetStore>>(), timeProvider: time),
+                    new RedisBudgetStore(
+                        sp.GetRequiredService<IConnectionMultiplexer>(),
+                        // Gateway:Store:CoalesceCharges=false (env Gateway__Store__CoalesceCharges) sends one script call per charge.
+                        new BudgetStoreOptions { CoalesceCharges = configuration.GetValue("Gateway:Store:CoalesceCharges", true) },
+                        sp.GetRequiredService<ILogger<RedisBudgetStore>>(),
+                        time),
                     logger: sp.GetRequiredService<ILogger<ResilientBudgetStore>>(),
                     timeProvider: time)
                 : local;

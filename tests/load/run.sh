@@ -342,7 +342,7 @@ for target in "${targets[@]}"; do
         gw-*)
             name=${target#gw-}
             DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" ROUTES_BEFORE="" ROUTES_AFTER=""
-            REDIS_PORT="" AUDIT_DIR="" AUDIT_NAME="" AUDIT_EXTRA=""
+            REDIS_PORT="" AUDIT_DIR="" AUDIT_NAME="" AUDIT_EXTRA="" COALESCE=""
             GATEWAY_ENV=()
             unset -f prepare_config after_start
             # shellcheck source=configs/memory.sh

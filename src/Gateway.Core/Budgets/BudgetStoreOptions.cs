@@ -47,6 +47,13 @@ public sealed record BudgetStoreOptions
     [Required]
     public string KeyPrefix { get; init; } = "gw:";
 
+    /// <summary>
+    /// Redis store only: charges that arrive while a charge is on its way to Redis go out together in
+    /// the next script call (one round trip, one script run for many charges). Default on; off sends one
+    /// call per charge. Either way each charge is atomic and applied exactly once.
+    /// </summary>
+    public bool CoalesceCharges { get; init; } = true;
+
     /// <summary>Throws <see cref="ValidationException"/> when a value is out of its range.</summary>
     public void Validate() => Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
 }

@@ -11,8 +11,10 @@ namespace Gateway.Redis.Budgets;
 /// so it is atomic across replicas and costs one round trip: <c>EVALSHA</c> with the script's SHA1,
 /// computed once, and the whole text (<c>EVAL</c>) only when Redis answers <c>NOSCRIPT</c> (its first call,
 /// or after a restart). The SHA1 is sent rather than the text handed to the client on every call, because
-/// StackExchange.Redis would hash the 3 KB text to find its SHA1 on each one. Every key carries a TTL, so
-/// Redis forgets accounts by itself.
+/// StackExchange.Redis would hash the 3 KB text to find its SHA1 on each one. Charges that arrive while
+/// a call is in flight go out together in the next one (<see cref="ChargeBatcher"/>, unless
+/// <see cref="BudgetStoreOptions.CoalesceCharges"/> is off). Every key carries a TTL, so Redis forgets
+/// accounts by itself.
 /// Failures surface as <see cref="BudgetStoreUnavailableException"/>; wrap this store in
 /// <see cref="ResilientBudgetStore"/> for the timeout and circuit breaker.
 /// </summary>
@@ -35,6 +37,12 @@ public sealed partial class RedisBudgetStore : IBudgetStore
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _expiryGrace;
     private readonly ILogger _logger;
+    private readonly IConnectionMultiplexer _connection;
+
+    // One batcher per Redis Cluster slot (one in all, -1, on a standalone Redis or with Sentinel), so
+    // that every key of one script call is in one slot; null when charges are not coalesced.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, ChargeBatcher>? _batchers;
+    private readonly Func<int, ChargeBatcher>? _newBatcher;
 
     /// <summary>Uses <paramref name="connection"/>, the process's one shared multiplexer (see <see cref="GatewayRedisConnection"/>).</summary>
     public RedisBudgetStore(
@@ -46,7 +54,13 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         ArgumentNullException.ThrowIfNull(connection);
         options ??= new BudgetStoreOptions();
         options.Validate();
+        _connection = connection;
         _database = connection.GetDatabase();
+        if (options.CoalesceCharges)
+        {
+            _batchers = new();
+            _newBatcher = _ => new ChargeBatcher(EvaluateAsync);
+        }
         _keys = new BudgetKeys(options.KeyPrefix);
         _timeProvider = timeProvider ?? TimeProvider.System;
         _expiryGrace = options.ExpiryGrace;
@@ -77,6 +91,7 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         var stepTtlMs = Math.Max(FixedWindow.ToMilliseconds(stepExpires - now), 1);
         RedisValue[] args =
         [
+            keys.Length,
             charge.MaxSteps,
             charge.DefaultSteps,
             stepTtlMs,
@@ -89,26 +104,25 @@ public sealed partial class RedisBudgetStore : IBudgetStore
             stepExpires.ToUnixTimeMilliseconds(),
         ];
 
-        RedisResult reply;
-        try
+        ChargeReply reply;
+        if (_batchers is null)
         {
-            reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Sha1, keys, args), cancellationToken);
+            var values = (long[]?)await CallAsync(EvaluateAsync(keys, args), cancellationToken);
+            if (values is not { Length: ChargeScript.RepliesPerCharge })
+            {
+                throw new BudgetStoreUnavailableException("The budget store answered the charge with an unexpected reply.");
+            }
+
+            reply = new ChargeReply(values[0], values[1], values[2], values[3], values[4]);
         }
-        catch (BudgetStoreUnavailableException ex) when (ex.InnerException is RedisServerException server
-            && server.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        else
         {
-            // The first charge after Redis (re)started: the script never ran, so sending it whole is not a
-            // second charge. EVAL loads it into the script cache, and the next call's EVALSHA finds it.
-            reply = await CallAsync(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args), cancellationToken);
+            var batcher = _batchers.GetOrAdd(_connection.HashSlot(keys[ChargeScript.RiskKey]), _newBatcher!);
+            var pending = batcher.ChargeAsync(keys, args, cancellationToken);
+            reply = await (cancellationToken.CanBeCanceled ? pending.WaitAsync(cancellationToken) : pending);
         }
 
-        var values = (long[]?)reply;
-        if (values is not { Length: 5 })
-        {
-            throw new BudgetStoreUnavailableException("The budget store answered the charge with an unexpected reply.");
-        }
-
-        var outcome = values[0] switch
+        var outcome = reply.Outcome switch
         {
             0 => BudgetOutcome.Allowed,
             1 => BudgetOutcome.StepLimitExceeded,
@@ -117,18 +131,34 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         return new BudgetResult
         {
             Outcome = outcome,
-            StepsRemaining = Clamp(values[2]),
-            RiskRemaining = Clamp(values[3]),
-            ExhaustedJti = values[1] switch
+            StepsRemaining = Clamp(reply.StepsLeft),
+            RiskRemaining = Clamp(reply.RiskLeft),
+            ExhaustedJti = reply.Exhausted switch
             {
                 1 => charge.Jti,
-                > 1 => ancestors[(int)values[1] - 2],
+                > 1 => ancestors[(int)reply.Exhausted - 2],
                 _ => null,
             },
             RetryAfter = outcome == BudgetOutcome.RiskLimitExceeded
-                ? TimeSpan.FromMilliseconds(values[4] + windowMs - nowMs)
+                ? TimeSpan.FromMilliseconds(reply.WindowStart + windowMs - nowMs)
                 : null,
         };
+    }
+
+    // One script call, by SHA1; the whole text only after NOSCRIPT.
+    private async Task<RedisResult> EvaluateAsync(RedisKey[] keys, RedisValue[] args)
+    {
+        try
+        {
+            return await Translate(_database.ScriptEvaluateAsync(ChargeScript.Sha1, keys, args));
+        }
+        catch (BudgetStoreUnavailableException ex) when (ex.InnerException is RedisServerException server
+            && server.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // The first charge after Redis (re)started: the script never ran, so sending it whole is not a
+            // second charge. EVAL loads it into the script cache, and the next call's EVALSHA finds it.
+            return await Translate(_database.ScriptEvaluateAsync(ChargeScript.Text, keys, args));
+        }
     }
 
     public async ValueTask<BudgetSnapshot> GetAsync(string subject, string agent, string? jti, CancellationToken cancellationToken)
@@ -194,6 +224,19 @@ public sealed partial class RedisBudgetStore : IBudgetStore
         try
         {
             return await (cancellationToken.CanBeCanceled ? command.WaitAsync(cancellationToken) : command);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            LogStoreFailed(_logger, ex);
+            throw new BudgetStoreUnavailableException("The Redis budget store could not be reached.", ex);
+        }
+    }
+
+    private async Task<T> Translate<T>(Task<T> command)
+    {
+        try
+        {
+            return await command;
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {

@@ -90,6 +90,59 @@ public sealed class RedisBudgetStoreTests : BudgetStoreContractTests, IClassFixt
     }
 
     [Fact]
+    public async Task ChargeAsync_TwoHundredConcurrentCallsAcrossTwoReplicas_CoalescedAllowExactlyN()
+    {
+        // The coalesced path: calls that arrive while one is on the wire go out together in one script
+        // call. Four sibling tokens share a parent whose 50 steps are the tightest limit, and a second
+        // token of their own has 30: of 200 calls racing through two replicas exactly 50 + 30 pass, the
+        // refused leave nothing behind, and fewer script calls than charges prove the calls were merged.
+        await using var server = await RedisServer.StartAsync();
+        await using var first = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        await using var second = await GatewayRedisConnection.ConnectAsync(server.ConnectionString);
+        var options = new BudgetStoreOptions { KeyPrefix = "exact:", CoalesceCharges = true };
+        var replicas = new[] { new RedisBudgetStore(first, options), new RedisBudgetStore(second, options) };
+        var parent = NewJti();
+        var sibling = NewCharge(maxSteps: 1_000, riskLimit: 10_000) with { DefaultSteps = 50 };
+        var children = Enumerable.Range(0, 4).Select(_ => sibling with { Jti = NewJti(), Ancestors = [parent] }).ToArray();
+        var own = sibling with { Jti = NewJti(), MaxSteps = 30 };
+        await replicas[0].ChargeAsync(sibling with { Jti = NewJti(), Subject = "user:warm" }, CancellationToken.None); // loads the script
+        var before = await CommandCallsAsync(server);
+
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            await start.Task;
+            var charge = i % 5 == 4 ? own : children[i % 4];
+            return (Charge: charge, Result: await replicas[i % 2].ChargeAsync(charge, CancellationToken.None));
+        })).ToArray();
+        start.SetResult();
+        var results = await Task.WhenAll(tasks);
+        var after = await CommandCallsAsync(server);
+
+        var childResults = results.Where(r => r.Charge.Jti != own.Jti).ToArray();
+        Assert.Equal(50, childResults.Count(r => r.Result.IsAllowed));
+        Assert.All(childResults.Where(r => !r.Result.IsAllowed), r =>
+        {
+            Assert.Equal(BudgetOutcome.StepLimitExceeded, r.Result.Outcome);
+            Assert.Equal(parent, r.Result.ExhaustedJti);
+        });
+        Assert.Equal(30, results.Count(r => r.Charge.Jti == own.Jti && r.Result.IsAllowed));
+        Assert.Equal(50, (await replicas[1].GetAsync(sibling.Subject, Agent, parent, CancellationToken.None)).StepsUsed);
+        Assert.Equal(30, (await replicas[0].GetAsync(sibling.Subject, Agent, own.Jti, CancellationToken.None)).StepsUsed);
+        var childSteps = 0;
+        foreach (var child in children)
+        {
+            childSteps += (await replicas[1].GetAsync(sibling.Subject, Agent, child.Jti, CancellationToken.None)).StepsUsed ?? 0;
+        }
+
+        Assert.Equal(50, childSteps);
+        Assert.Equal(80, (await replicas[0].GetAsync(sibling.Subject, Agent, null, CancellationToken.None)).RiskUsed);
+        var scriptCalls = Delta(before, after, "evalsha") + Delta(before, after, "eval");
+        Assert.InRange(scriptCalls, 2, 199);
+        _output.WriteLine($"200 charges through two replicas in {scriptCalls} script calls");
+    }
+
+    [Fact]
     public async Task ChargeAsync_AllowedCall_IsOneEvalshaRoundTrip()
     {
         await using var server = await RedisServer.StartAsync();

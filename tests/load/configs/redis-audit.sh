@@ -11,7 +11,9 @@ prepare_config() {
     wait_for_port "$port" "redis-$port"
     REDIS_PORT=$port
     GATEWAY_ENV=("Gateway__Store__Redis=127.0.0.1:$port")
-    AUDIT_DIR=$1/audit-redis
+    # COALESCE=false (configs/*-single.sh): one script call per charge.
+    if [ -n "$COALESCE" ]; then GATEWAY_ENV+=("Gateway__Store__CoalesceCharges=$COALESCE"); fi
+    AUDIT_DIR=$1/${AUDIT_NAME:-audit-redis}
     mkdir -p "$AUDIT_DIR"
     POLICY_SECTIONS="audit:
   file: $AUDIT_DIR/decisions.jsonl"

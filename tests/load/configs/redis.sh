@@ -13,4 +13,6 @@ prepare_config() {
     wait_for_port "$port" "redis-$port"
     REDIS_PORT=$port
     GATEWAY_ENV=("Gateway__Store__Redis=127.0.0.1:$port")
+    # COALESCE=false (configs/*-single.sh): one script call per charge.
+    if [ -n "$COALESCE" ]; then GATEWAY_ENV+=("Gateway__Store__CoalesceCharges=$COALESCE"); fi
 }
