@@ -20,6 +20,8 @@ aa=0               # 1: add a second bare YARP ("bare-b") to validate the harnes
 jwt=0              # 1: add "bare-jwt", bare YARP behind ASP.NET Core JwtBearer and a scope policy
 mixes=one,pool     # token mixes: one repeated token; a pool larger than the gateway's token cache; rotate
 reuse=10           # rotate mix: calls per token before the next one replaces it
+baseline=""        # a git revision to build as well, for before/after in one run
+baseline_configs=""
 methods=GET,POST
 loads=c1,c32,paced
 pool=40000         # pool size; see README.md for why 4x the default cache of 10,000
@@ -44,6 +46,9 @@ usage: bash tests/load/run.sh [options]
   --configs LIST        gateway configurations from tests/load/configs/ (default memory; none = no gateway)
   --mixes LIST          one,pool (default both); rotate: each token of the pool used --reuse times, then replaced
   --reuse N             rotate mix: calls per token (default 10: a tenth of the calls validate a new token)
+  --baseline REV        also build the gateway at git revision REV (git archive, so no work tree is touched) and
+                        run the --baseline-configs on it as targets gwb-NAME: before and after side by side
+  --baseline-configs L  configurations for the baseline build (default: the same as --configs)
   --methods LIST        GET,POST (default both); MCP adds a 1 KiB MCP tools/call (POST /bench/mcp, 2026-07-28
                         generation) through an MCP route of the gateway and a plain route of bare YARP
   --loads LIST          c1,c32,paced (default all); any cN is N connections, closed loop (c8, c128, ...)
@@ -72,6 +77,8 @@ while [ $# -gt 0 ]; do
         --aa) aa=1 ;;
         --jwt) jwt=1 ;;
         --reuse) number "$1" "${2:-}"; reuse=$2; shift ;;
+        --baseline) baseline=${2:?}; shift ;;
+        --baseline-configs) baseline_configs=${2:?}; shift ;;
         --configs) configs=${2:?}; shift ;;
         --mixes) mixes=${2:?}; shift ;;
         --methods) methods=${2:?}; shift ;;
@@ -130,6 +137,15 @@ targets=(bare)
 [ "$aa" = 1 ] && targets+=(bare-b)
 [ "$jwt" = 1 ] && targets+=(bare-jwt)
 for c in "${config_list[@]}"; do targets+=("gw-$c"); done
+baseline_list=()
+if [ -n "$baseline" ]; then
+    git -C "$root" rev-parse --verify -q "$baseline^{commit}" >/dev/null || { echo "--baseline: no revision $baseline" >&2; exit 2; }
+    IFS=, read -r -a baseline_list <<<"${baseline_configs:-$configs}"
+    for c in "${baseline_list[@]}"; do
+        [ -f "$here/configs/$c.sh" ] || { echo "no configuration $here/configs/$c.sh" >&2; exit 2; }
+        targets+=("gwb-$c")
+    done
+fi
 n_targets=${#targets[@]}
 kinds=$((${#mix_list[@]} * ${#method_list[@]}))
 warm_each=$(((warmup + kinds - 1) / kinds))
@@ -227,6 +243,14 @@ if [ "$build" = 1 ]; then
     for project in Upstream BareProxy TokenPool; do
         dotnet publish "$here/$project/$project.csproj" -c Release -o "$bin/$project" -nologo -v q -clp:ErrorsOnly
     done
+fi
+if [ -n "$baseline" ]; then
+    # The baseline's sources from git (not a work tree), built beside this run's results.
+    echo "building the baseline $baseline ($(git -C "$root" rev-parse --short "$baseline")) (Release) ..."
+    rm -rf "$run_dir/baseline-src"
+    mkdir -p "$run_dir/baseline-src"
+    git -C "$root" archive "$baseline" | tar -x -C "$run_dir/baseline-src"
+    dotnet publish "$run_dir/baseline-src/src/Gateway/Gateway.csproj" -c Release -o "$run_dir/baseline-bin" -nologo -v q -clp:ErrorsOnly
 fi
 for dll in gateway/gateway.dll Upstream/upstream.dll BareProxy/bare-proxy.dll TokenPool/token-pool.dll; do
     [ -f "$bin/$dll" ] || { echo "missing $bin/$dll: run without --no-build" >&2; exit 1; }
@@ -339,29 +363,34 @@ for target in "${targets[@]}"; do
                 dotnet "$bin/BareProxy/bare-proxy.dll" --urls "http://127.0.0.1:$port" --upstream "$upstream_url" \
                 --jwks "$jwks" --issuer "$issuer" --audience "$audience"
             ;;
-        gw-*)
-            name=${target#gw-}
+        gw-* | gwb-*)
+            # gwb-NAME: configuration NAME on the baseline build, its files in their own folder.
+            name=${target#*-} dll=$bin/gateway/gateway.dll config_dir=$run_dir
+            if [[ "$target" == gwb-* ]]; then
+                dll=$run_dir/baseline-bin/gateway.dll config_dir=$run_dir/baseline
+                mkdir -p "$config_dir"
+            fi
             DESCRIPTION="" GATEWAY_SETTINGS="" POLICY_SECTIONS="" ROUTES_BEFORE="" ROUTES_AFTER=""
             REDIS_PORT="" AUDIT_DIR="" AUDIT_NAME="" AUDIT_EXTRA="" COALESCE=""
             GATEWAY_ENV=()
             unset -f prepare_config after_start
             # shellcheck source=configs/memory.sh
             source "$here/configs/$name.sh"
-            if declare -F prepare_config >/dev/null; then prepare_config "$run_dir"; fi
-            DESCRIPTION_OF[$target]="gateway: ${DESCRIPTION:-$name}"
+            if declare -F prepare_config >/dev/null; then prepare_config "$config_dir"; fi
+            DESCRIPTION_OF[$target]="gateway$([[ "$target" == gwb-* ]] && echo " at $baseline"): ${DESCRIPTION:-$name}"
             policy=$run_dir/$target.yaml
             write_policy "$policy" "$GATEWAY_SETTINGS" "$POLICY_SECTIONS" "$ROUTES_BEFORE" "$ROUTES_AFTER"
             ADMIN_PORT_OF[$target]=$(free_port)
             [ -n "$REDIS_PORT" ] && REDIS_PORT_OF[$target]=$REDIS_PORT
             [ -n "$AUDIT_DIR" ] && AUDIT_DIR_OF[$target]=$AUDIT_DIR
             start_process "$target" "$run_dir/$target.log" env "${common_env[@]}" "${GATEWAY_ENV[@]}" \
-                dotnet "$bin/gateway/gateway.dll" serve --config "$policy" \
+                dotnet "$dll" serve --config "$policy" \
                 --urls "http://127.0.0.1:$port" --admin-urls "http://127.0.0.1:${ADMIN_PORT_OF[$target]}"
             ;;
     esac
     wait_for_port "$port" "$target"
     SENT_OF[$target]=0 INFLIGHT_OF[$target]=0
-    if [[ "$target" == gw-* ]] && declare -F after_start >/dev/null; then
+    if [[ "$target" == gw* ]] && declare -F after_start >/dev/null; then
         wait_for_port "${ADMIN_PORT_OF[$target]}" "$target"
         after_start "$run_dir" "$target"
     fi
@@ -504,7 +533,7 @@ if [ "$profile" -gt 0 ]; then
     if [ ! -x "$trace_tool" ]; then dotnet tool install -g dotnet-trace >/dev/null; fi
     for target in "${targets[@]}"; do
         # bare YARP too: the gap is what the gateway's profile has and bare YARP's has not.
-        [[ "$target" == gw-* || "$target" == bare ]] || continue
+        [[ "$target" == gw* || "$target" == bare ]] || continue
         "$trace_tool" collect -p "${PID_OF[$target]}" --profile dotnet-sampled-thread-time \
             --duration "00:00:00:$(printf '%02d' "$profile")" -o "$run_dir/$target.nettrace" >"$run_dir/$target-trace.log" 2>&1 &
         trace_pid=$!

@@ -46,7 +46,10 @@ public sealed partial class BudgetCharger
         ValueTask<BudgetResult> pending;
         try
         {
-            pending = _store.ChargeAsync(charge, cancellationToken);
+            // Not cancelled when the client goes away: the charge may already be applied, its wait is
+            // bounded by the store's own timeout, and an uncancellable token spares the store a linked
+            // cancellation source per call.
+            pending = _store.ChargeAsync(charge, CancellationToken.None);
         }
         catch (BudgetStoreUnavailableException ex)
         {

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.CircuitBreaker;
-using Polly.Timeout;
 
 namespace Gateway.Budgets;
 
@@ -14,16 +11,25 @@ namespace Gateway.Budgets;
 /// handle one type and never see a client library's own exceptions.
 /// </summary>
 /// <remarks>
+/// <para>
 /// There is deliberately no retry. A charge is not idempotent: when a reply is lost the charge may
 /// already have been applied, and sending it again would charge twice. A retry would also only stretch
 /// how long a request waits; the caller refuses with 503 and the agent retries the whole call.
+/// </para>
+/// <para>
+/// Written out rather than built from a resilience library's pipeline: a charge runs on every request,
+/// and with the circuit closed it costs one read of the state, one shared timeout token
+/// (<see cref="StoreTimeouts"/>) and two counters, where a general pipeline ran four nested async
+/// strategies and a cancellation source with its own timer per call (about 2 us of CPU per request
+/// in the load harness's profile).
+/// </para>
 /// </remarks>
 public sealed partial class ResilientBudgetStore : IBudgetStore
 {
     private readonly IBudgetStore _inner;
-    private readonly ResiliencePipeline _pipeline;
+    private readonly StoreCircuit _circuit;
+    private readonly StoreTimeouts _timeouts;
     private readonly TimeSpan _timeout;
-    private readonly ILogger _logger;
 
     public ResilientBudgetStore(
         IBudgetStore inner,
@@ -36,65 +42,90 @@ public sealed partial class ResilientBudgetStore : IBudgetStore
         options.Validate();
         _inner = inner;
         _timeout = options.Timeout;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var time = timeProvider ?? TimeProvider.System;
+        _circuit = new StoreCircuit(options, time, (ILogger?)logger ?? NullLogger.Instance);
+        _timeouts = new StoreTimeouts(options.Timeout, time);
+    }
 
-        // The breaker is added first so it is the outer strategy and counts timeouts as failures.
-        _pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System }
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+    public ValueTask<BudgetResult> ChargeAsync(BudgetCharge charge, CancellationToken cancellationToken)
+    {
+        var trial = Enter();
+        var call = Start(cancellationToken, out var linked);
+        ValueTask<BudgetResult> pending;
+        try
+        {
+            pending = _inner.ChargeAsync(charge, call.Token);
+        }
+        catch (Exception ex)
+        {
+            linked?.Dispose();
+            var failure = Failed(ex, trial, call, cancellationToken);
+            if (ReferenceEquals(failure, ex))
             {
-                FailureRatio = options.FailureRatio,
-                MinimumThroughput = options.MinimumThroughput,
-                SamplingDuration = options.SamplingDuration,
-                BreakDuration = options.BreakDuration,
-                ShouldHandle = static args => ValueTask.FromResult(IsStoreFailure(args.Outcome)),
-                OnOpened = args =>
-                {
-                    LogCircuitOpened(_logger, args.BreakDuration, args.Outcome.Exception?.GetType().Name ?? "ping failed");
-                    return ValueTask.CompletedTask;
-                },
-                OnHalfOpened = _ =>
-                {
-                    LogCircuitHalfOpened(_logger);
-                    return ValueTask.CompletedTask;
-                },
-                OnClosed = _ =>
-                {
-                    LogCircuitClosed(_logger);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .AddTimeout(options.Timeout)
-            .Build();
+                throw;
+            }
+
+            throw failure;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            linked?.Dispose();
+            _circuit.Succeeded(trial);
+            return pending;
+        }
+
+        return AwaitCharge(pending, trial, call, linked, cancellationToken);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<BudgetResult> ChargeAsync(BudgetCharge charge, CancellationToken cancellationToken)
+    private async ValueTask<BudgetResult> AwaitCharge(ValueTask<BudgetResult> pending, bool trial, CallTimeout call, CancellationTokenSource? linked, CancellationToken cancellationToken)
     {
         try
         {
-            return await _pipeline.ExecuteAsync(
-                static (state, ct) => state.Inner.ChargeAsync(state.Charge, ct),
-                (Inner: _inner, Charge: charge),
-                cancellationToken);
+            var result = await pending;
+            _circuit.Succeeded(trial);
+            return result;
         }
-        catch (Exception ex) when (Translate(ex) is { } unavailable)
+        catch (Exception ex)
         {
-            throw unavailable;
+            var failure = Failed(ex, trial, call, cancellationToken);
+            if (ReferenceEquals(failure, ex))
+            {
+                throw;
+            }
+
+            throw failure;
+        }
+        finally
+        {
+            linked?.Dispose();
         }
     }
 
     public async ValueTask<BudgetSnapshot> GetAsync(string subject, string agent, string? jti, CancellationToken cancellationToken)
     {
+        var trial = Enter();
+        var call = Start(cancellationToken, out var linked);
         try
         {
-            return await _pipeline.ExecuteAsync(
-                static (state, ct) => state.Inner.GetAsync(state.Subject, state.Agent, state.Jti, ct),
-                (Inner: _inner, Subject: subject, Agent: agent, Jti: jti),
-                cancellationToken);
+            var snapshot = await _inner.GetAsync(subject, agent, jti, call.Token);
+            _circuit.Succeeded(trial);
+            return snapshot;
         }
-        catch (Exception ex) when (Translate(ex) is { } unavailable)
+        catch (Exception ex)
         {
-            throw unavailable;
+            var failure = Failed(ex, trial, call, cancellationToken);
+            if (ReferenceEquals(failure, ex))
+            {
+                throw;
+            }
+
+            throw failure;
+        }
+        finally
+        {
+            linked?.Dispose();
         }
     }
 
@@ -105,40 +136,84 @@ public sealed partial class ResilientBudgetStore : IBudgetStore
     /// </summary>
     public async ValueTask<bool> PingAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            return await _pipeline.ExecuteAsync(static (inner, ct) => inner.PingAsync(ct), _inner, cancellationToken);
-        }
-        catch (Exception ex) when (ex is BudgetStoreUnavailableException || Translate(ex) is not null)
+        if (!_circuit.TryEnter(out var trial, out _))
         {
             return false;
         }
+
+        var call = Start(cancellationToken, out var linked);
+        try
+        {
+            var up = await _inner.PingAsync(call.Token);
+            if (up)
+            {
+                _circuit.Succeeded(trial);
+            }
+            else
+            {
+                _circuit.Failed(trial, "ping failed");
+            }
+
+            return up;
+        }
+        catch (Exception ex) when (Failed(ex, trial, call, cancellationToken) is BudgetStoreUnavailableException)
+        {
+            return false;
+        }
+        finally
+        {
+            linked?.Dispose();
+        }
     }
 
-    private static bool IsStoreFailure(Outcome<object> outcome) =>
-        outcome.Exception is BudgetStoreUnavailableException or TimeoutRejectedException
-        || outcome.Result is false;
-
-    // Only the pipeline's own refusals are translated: the store already throws BudgetStoreUnavailableException
-    // for its failures, and a caller's cancellation or argument errors pass as they are.
-    private BudgetStoreUnavailableException? Translate(Exception exception) => exception switch
+    private bool Enter()
     {
-        TimeoutRejectedException => new BudgetStoreUnavailableException(
-            $"The budget store did not answer within {_timeout.TotalMilliseconds} ms.", exception),
-        BrokenCircuitException broken => new BudgetStoreUnavailableException(
-            "The budget store failed repeatedly; calls to it are suspended for a short while.", exception)
+        if (!_circuit.TryEnter(out var trial, out var retryAfter))
         {
-            RetryAfter = broken.RetryAfter,
-        },
-        _ => null,
-    };
+            throw new BudgetStoreUnavailableException("The budget store failed repeatedly; calls to it are suspended for a short while.")
+            {
+                RetryAfter = retryAfter,
+            };
+        }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Budget store circuit opened for {BreakDuration} after repeated failures (last: {Failure}); calls are refused until it is tried again.")]
-    private static partial void LogCircuitOpened(ILogger logger, TimeSpan breakDuration, string failure);
+        return trial;
+    }
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Budget store circuit half-open; the next call tries the store.")]
-    private static partial void LogCircuitHalfOpened(ILogger logger);
+    // The caller's own token is linked only when it can be cancelled: the gateway's charges pass none, so
+    // their wait is bounded by the shared timeout token alone, without a cancellation source per call.
+    private CallTimeout Start(CancellationToken cancellationToken, out CancellationTokenSource? linked)
+    {
+        var timeout = _timeouts.Current();
+        if (!cancellationToken.CanBeCanceled)
+        {
+            linked = null;
+            return new CallTimeout(timeout, timeout);
+        }
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Budget store circuit closed; the store answers again.")]
-    private static partial void LogCircuitClosed(ILogger logger);
+        linked = CancellationTokenSource.CreateLinkedTokenSource(timeout, cancellationToken);
+        return new CallTimeout(linked.Token, timeout);
+    }
+
+    /// <summary>
+    /// What the caller gets for a failed call, counted against the store when it is the store's failure
+    /// (it failed, or it did not answer in time); a caller's cancellation or an argument error passes as
+    /// it is and counts for nothing.
+    /// </summary>
+    private Exception Failed(Exception exception, bool trial, CallTimeout call, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case BudgetStoreUnavailableException:
+                _circuit.Failed(trial, exception.GetType().Name);
+                return exception;
+            case OperationCanceledException when call.Timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested:
+                _circuit.Failed(trial, "timeout");
+                return new BudgetStoreUnavailableException($"The budget store did not answer within {_timeout.TotalMilliseconds} ms.", exception);
+            default:
+                _circuit.Abandoned(trial);
+                return exception;
+        }
+    }
+
+    private readonly record struct CallTimeout(CancellationToken Token, CancellationToken Timeout);
 }
