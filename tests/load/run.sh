@@ -377,7 +377,9 @@ for target in "${targets[@]}"; do
             # shellcheck source=configs/memory.sh
             source "$here/configs/$name.sh"
             if declare -F prepare_config >/dev/null; then prepare_config "$config_dir"; fi
-            DESCRIPTION_OF[$target]="gateway$([[ "$target" == gwb-* ]] && echo " at $baseline"): ${DESCRIPTION:-$name}"
+            build_label=""
+            [[ "$target" == gwb-* ]] && build_label=" at $baseline"
+            DESCRIPTION_OF[$target]="gateway$build_label: ${DESCRIPTION:-$name}"
             policy=$run_dir/$target.yaml
             write_policy "$policy" "$GATEWAY_SETTINGS" "$POLICY_SECTIONS" "$ROUTES_BEFORE" "$ROUTES_AFTER"
             ADMIN_PORT_OF[$target]=$(free_port)
