@@ -209,6 +209,20 @@ public static class AuditEventSerializer
             return;
         }
 
+        // The gateway hands every event of one validated token the same AuditToken (AuditEvents), so its
+        // canonical text is written once and copied into each line after that.
+        json.Raw(TokenJson.GetValue(token, static token =>
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            WriteTokenObject(new CanonicalJsonWriter(buffer), token);
+            return buffer.WrittenSpan.ToArray();
+        }));
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AuditToken, byte[]> TokenJson = [];
+
+    private static void WriteTokenObject(CanonicalJsonWriter json, AuditToken token)
+    {
         json.StartObject();
         json.Member("acr", token.Acr);
         json.Member("agent", token.Agent);

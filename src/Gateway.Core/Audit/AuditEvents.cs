@@ -48,22 +48,7 @@ public static class AuditEvents
             Resource = decision.Resource,
             Tier = route?.Tier.Name,
             Risk = route?.Risk,
-            Token = token is null
-                ? null
-                : new AuditToken
-                {
-                    Jti = token.Jti,
-                    Issuer = token.Issuer,
-                    Subject = token.Subject,
-                    Agent = token.Agent,
-                    Chain = token.Chain,
-                    Intent = token.Intent,
-                    Grants = Grants(token),
-                    Acr = token.Acr,
-                    AuthTime = token.AuthTime,
-                    IssuedAt = token.IssuedAt,
-                    Expires = token.Expires,
-                },
+            Token = token is null ? null : TokenOf(token),
             Request = new AuditRequest { Method = method, Path = path, BodySha256 = bodySha256 },
             Status = status,
             Budget = decision.StepsRemaining is null && decision.RiskRemaining is null
@@ -115,6 +100,27 @@ public static class AuditEvents
             Admin = new AuditAdmin { Action = action, Target = target, KeyId = keyId },
         };
     }
+
+    // One token member per validated token, not per event: every call of a token writes the same claims,
+    // and AuditEventSerializer keeps the member's canonical bytes with it. Only claims of the token
+    // belong here; anything that can differ between two calls of one token goes elsewhere in the event.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tokens.CapabilityToken, AuditToken> TokenMembers = [];
+
+    private static AuditToken TokenOf(Tokens.CapabilityToken token) =>
+        TokenMembers.GetValue(token, static token => new AuditToken
+        {
+            Jti = token.Jti,
+            Issuer = token.Issuer,
+            Subject = token.Subject,
+            Agent = token.Agent,
+            Chain = token.Chain,
+            Intent = token.Intent,
+            Grants = Grants(token),
+            Acr = token.Acr,
+            AuthTime = token.AuthTime,
+            IssuedAt = token.IssuedAt,
+            Expires = token.Expires,
+        });
 
     private static AuditGrant[] Grants(Tokens.CapabilityToken token)
     {

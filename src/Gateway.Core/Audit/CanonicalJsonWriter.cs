@@ -109,6 +109,13 @@ internal sealed class CanonicalJsonWriter
         WriteAscii("null"u8);
     }
 
+    /// <summary>Writes a value that is already canonical JSON (written by this type), as it is.</summary>
+    public void Raw(ReadOnlySpan<byte> canonicalJson)
+    {
+        BeforeValue();
+        WriteAscii(canonicalJson);
+    }
+
     public void Member(string name, string? value)
     {
         Name(name);
@@ -171,23 +178,23 @@ internal sealed class CanonicalJsonWriter
     {
         WriteByte((byte)'"');
         var text = value.AsSpan();
-        var start = 0;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c >= 0x20 && c != '"' && c != '\\')
-            {
-                continue;
-            }
 
-            WriteUtf8(text[start..i]);
-            WriteEscape(c);
-            start = i + 1;
+        // Almost every string needs no escape: find the next one with a vectorized search, not char by char.
+        int next;
+        while ((next = text.IndexOfAny(MustEscape)) >= 0)
+        {
+            WriteUtf8(text[..next]);
+            WriteEscape(text[next]);
+            text = text[(next + 1)..];
         }
 
-        WriteUtf8(text[start..]);
+        WriteUtf8(text);
         WriteByte((byte)'"');
     }
+
+    private static readonly SearchValues<char> MustEscape = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f"
+        + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f");
 
     private void WriteEscape(char c)
     {

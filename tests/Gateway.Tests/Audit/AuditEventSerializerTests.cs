@@ -44,6 +44,25 @@ public sealed class AuditEventSerializerTests
     }
 
     [Fact]
+    public void ToCanonicalJson_OneTokenMemberInManyEvents_WritesEachEventsTokenAsItsOwn()
+    {
+        // The token member's text is kept with the AuditToken instance and copied into later events: the
+        // copy must be what writing it again would give, and a changed token (a new instance) its own text.
+        var token = AuditTestData.Allowed(1).Token! with { Grants = [new AuditGrant(["crm.customers:read"], ["crm:customer/42"])] };
+        var first = AuditTestData.Allowed(1) with { Token = token };
+        var again = AuditTestData.Refused(2) with { Token = token };
+        var other = AuditTestData.Allowed(3) with { Token = token with { Jti = "jti-\"other\"\n", Grants = [new AuditGrant(["crm.notes:write"], ["crm:note/*"])] } };
+
+        foreach (var sample in new[] { first, again, other, again })
+        {
+            var line = AuditEventSerializer.ToCanonicalJson(sample);
+            Assert.Equal(Convert.ToHexString(JsonCanonicalizer.Canonicalize(line)), Convert.ToHexString(line));
+            Assert.Equal(sample.Token!.Jti, AuditEventSerializer.Parse(line).Token!.Jti);
+            Assert.Equal(sample.Token.Grants[0].Actions, AuditEventSerializer.Parse(line).Token!.Grants[0].Actions);
+        }
+    }
+
+    [Fact]
     public void UpstreamCredential_IsCanonical_AndReadsBack()
     {
         var sample = AuditTestData.Allowed(1) with { UpstreamCredential = new AuditCredential { Kind = "oauth2_client_credentials", Id = "gateway-prod" } };
