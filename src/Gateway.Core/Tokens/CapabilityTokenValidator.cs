@@ -5,14 +5,13 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Gateway.Policy;
 using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Tokens;
 
 /// <summary>
 /// Validates capability tokens against one loaded policy (docs/tokens.md has every rule). The gateway judges
-/// the header, the issuer and the claims itself; IdentityModel's <see cref="JsonWebTokenHandler"/> checks the
+/// the header, the issuer and the claims itself; IdentityModel's signature provider checks the
 /// signature with the one key the header's <c>kid</c> selects from the token's own issuer's JWKS. A policy
 /// reload builds a new validator (and so a fresh cache, since audience or issuers may have changed).
 /// </summary>
@@ -20,8 +19,6 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
 {
     /// <summary>Longest token accepted: 64 KiB, in characters (a JWS is ASCII, so also in bytes).</summary>
     public const int MaxTokenLength = 64 * 1024;
-
-    private static readonly JsonWebTokenHandler Handler = new();
 
     private static readonly SearchValues<char> JwsCharacters =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
@@ -180,7 +177,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
                 return Refuse(failure, issuerName);
             }
 
-            failure = await VerifySignatureAsync(token, header.Algorithm, key).ConfigureAwait(false);
+            failure = VerifySignature(token, header.Algorithm, key);
             if (failure is not null)
             {
                 return Refuse(failure, issuerName);
@@ -252,38 +249,55 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
         }
     }
 
-    private async ValueTask<TokenFailure?> VerifySignatureAsync(string token, string algorithm, IssuerKey key)
+    /// <summary>
+    /// Only the signature: issuer, audience, lifetime and type were checked above and in CapabilityTokenReader
+    /// with the gateway's own rules and reasons, the algorithm is the one already vetted for this key, and
+    /// the key is the single one kid selected. Verified directly over the signing input with the key's
+    /// IdentityModel signature provider (the same cryptography a JsonWebTokenHandler would run), so the
+    /// header and claims, already parsed once, are not parsed a second time.
+    /// </summary>
+    private TokenFailure? VerifySignature(string token, string algorithm, IssuerKey key)
     {
-        // Only the signature: issuer, audience, lifetime and type were checked above and in
-        // CapabilityTokenReader with the gateway's own rules and reasons. The algorithm is pinned to the one
-        // already vetted, and the key is the single one kid selected, so nothing else is tried.
-        var parameters = new TokenValidationParameters
+        // Decode checked the shape: three base64url parts between two dots.
+        var signatureStart = token.LastIndexOf('.') + 1;
+        var inputLength = signatureStart - 1;
+        var input = ArrayPool<byte>.Shared.Rent(inputLength);
+        var signature = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(token.Length - signatureStart));
+        var factory = key.SecurityKey.CryptoProviderFactory ?? CryptoProviderFactory.Default;
+        SignatureProvider? provider = null;
+        try
         {
-            IssuerSigningKey = key.SecurityKey,
-            TryAllIssuerSigningKeys = false,
-            ValidAlgorithms = [algorithm],
-            RequireSignedTokens = true,
-            ValidateIssuer = false,
-            ValidateAudience = false,
-            ValidateLifetime = false,
-            RequireExpirationTime = false,
-            ValidateIssuerSigningKey = false,
-            ValidateTokenReplay = false,
-        };
+            // A JWS is ASCII (Decode refused anything else), so each character is its byte.
+            System.Text.Encoding.ASCII.GetBytes(token.AsSpan(0, inputLength), input);
+            if (Base64Url.DecodeFromChars(token.AsSpan(signatureStart), signature, out _, out var signatureLength) != OperationStatus.Done)
+            {
+                return TokenFailures.NotCompactJws;
+            }
 
-        var result = await Handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
-        if (result.IsValid)
-        {
-            return null;
+            provider = factory.CreateForVerifying(key.SecurityKey, algorithm);
+            if (provider.Verify(input, 0, inputLength, signature, 0, signatureLength))
+            {
+                return null;
+            }
+
+            LogSignatureRejected(_logger, key.KeyId, null);
+            return TokenFailures.SignatureInvalid;
         }
-
-        LogSignatureRejected(_logger, key.KeyId, result.Exception);
-        return result.Exception switch
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or SecurityTokenException or System.Security.Cryptography.CryptographicException)
         {
-            SecurityTokenInvalidAlgorithmException => TokenFailures.AlgorithmNotForKey,
-            SecurityTokenMalformedException or ArgumentException => TokenFailures.NotCompactJws,
-            _ => TokenFailures.SignatureInvalid,
-        };
+            LogSignatureRejected(_logger, key.KeyId, e);
+            return e is NotSupportedException or SecurityTokenInvalidAlgorithmException ? TokenFailures.AlgorithmNotForKey : TokenFailures.SignatureInvalid;
+        }
+        finally
+        {
+            if (provider is not null)
+            {
+                factory.ReleaseSignatureProvider(provider);
+            }
+
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(signature);
+        }
     }
 
     private TokenValidationResult Refuse(TokenFailure failure, string? issuer)
