@@ -245,12 +245,13 @@ if [ "$build" = 1 ]; then
     done
 fi
 if [ -n "$baseline" ]; then
-    # The baseline's sources from git (not a work tree), built beside this run's results.
+    # The baseline's sources from git (not a work tree), in a temporary folder outside the repository
+    # (its docs and projects would otherwise sit beside this checkout's), built into the results.
     echo "building the baseline $baseline ($(git -C "$root" rev-parse --short "$baseline")) (Release) ..."
-    rm -rf "$run_dir/baseline-src"
-    mkdir -p "$run_dir/baseline-src"
-    git -C "$root" archive "$baseline" | tar -x -C "$run_dir/baseline-src"
-    dotnet publish "$run_dir/baseline-src/src/Gateway/Gateway.csproj" -c Release -o "$run_dir/baseline-bin" -nologo -v q -clp:ErrorsOnly
+    baseline_src=$(mktemp -d)
+    git -C "$root" archive "$baseline" | tar -x -C "$baseline_src"
+    dotnet publish "$baseline_src/src/Gateway/Gateway.csproj" -c Release -o "$run_dir/baseline-bin" -nologo -v q -clp:ErrorsOnly
+    rm -rf "$baseline_src"
 fi
 for dll in gateway/gateway.dll Upstream/upstream.dll BareProxy/bare-proxy.dll TokenPool/token-pool.dll; do
     [ -f "$bin/$dll" ] || { echo "missing $bin/$dll: run without --no-build" >&2; exit 1; }
