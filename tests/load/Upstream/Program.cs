@@ -17,10 +17,21 @@ var body = Encoding.UTF8.GetBytes(
 var mcpResult = Encoding.UTF8.GetBytes(
     """{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"item-42: Load test item, owner user:alice, status active"}],"isError":false}}""");
 
+// The credential scenarios' token endpoint (configs/memory-cred-oauth.sh): a client-credentials answer with a
+// one-hour token, so the gateway fetches once and the load measures the cached path, as in production.
+var tokenAnswer = Encoding.UTF8.GetBytes("""{"access_token":"load-upstream-token","token_type":"Bearer","expires_in":3600}""");
+
 app.Run(async context =>
 {
     var request = context.Request;
     var response = context.Response;
+    if (request.Path.StartsWithSegments("/oauth/token", StringComparison.Ordinal))
+    {
+        response.ContentType = "application/json";
+        await response.Body.WriteAsync(tokenAnswer, context.RequestAborted);
+        return;
+    }
+
     if (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method))
     {
         long received = 0;

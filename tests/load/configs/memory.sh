@@ -4,6 +4,7 @@
 #   GATEWAY_SETTINGS lines added under the policy's `gateway:` section (indented by run.sh)
 #   POLICY_SECTIONS  whole top-level sections appended to the policy (audit:, telemetry:, ...)
 #   GATEWAY_ENV      NAME=value words added to the gateway's environment
+#   UPSTREAM_AUTH    the bench upstream's `auth:` mapping, one line (configs/memory-cred-*.sh)
 # and may define `prepare_config` (called once, before the gateway starts, with the run folder as
 # $1) to start what the configuration needs; start processes there with `start_process NAME LOG
 # COMMAND...` so that run.sh stops them by PID at the end, e.g. for a Redis store:
