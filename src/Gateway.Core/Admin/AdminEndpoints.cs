@@ -28,6 +28,7 @@ public static class AdminEndpoints
         var admin = endpoints.MapGroup("").AddEndpointFilter(RequireAdminKey);
         admin.MapGet("/budgets", GetBudgetsAsync);
         RevocationEndpoints.Map(admin);
+        OAuthEndpoints.Map(admin);
 
         // The parent token may authorize its own delegation, so this one checks credentials itself.
         DelegationEndpoints.Map(endpoints);

@@ -36,22 +36,30 @@ internal static class RevocationEndpoints
 
         try
         {
-            await store.AddAsync(rule, cancellationToken);
+            await ApplyAsync(request.HttpContext, rule, store, index, time, events, cancellationToken);
         }
         catch (RevocationStoreUnavailableException ex)
         {
             return AdminEndpoints.AdminProblem(StatusCodes.Status503ServiceUnavailable, "policy_store_unavailable", ex.Message);
         }
 
-        // The replica that answers 201 enforces the rule from that moment, without waiting for its own
+        return Results.Created($"/revocations/{rule.Id}", JsonDocument.Parse(RevocationRuleJson.ToUtf8Bytes(rule)).RootElement);
+    }
+
+    /// <summary>Stores <paramref name="rule"/>, enforces it on this replica at once, and audits it. Every way in to the index goes through here.</summary>
+    /// <exception cref="RevocationStoreUnavailableException">The store did not take the rule; nothing was enforced or audited.</exception>
+    internal static async Task ApplyAsync(HttpContext context, RevocationRule rule, IRevocationStore store, RevocationIndex index, TimeProvider time, AdminEvents events, CancellationToken cancellationToken)
+    {
+        await store.AddAsync(rule, cancellationToken);
+
+        // The replica that answers enforces the rule from that moment, without waiting for its own
         // announcement to come back from the store; the others follow within milliseconds.
         if (index.Add(rule))
         {
             Telemetry.GatewayTelemetry.RecordRevocationLag(time.GetUtcNow() - rule.CreatedAt);
         }
 
-        await events.RevokedAsync(request.HttpContext, rule);
-        return Results.Created($"/revocations/{rule.Id}", JsonDocument.Parse(RevocationRuleJson.ToUtf8Bytes(rule)).RootElement);
+        await events.RevokedAsync(context, rule);
     }
 
     private static async Task<IResult> ListAsync(IRevocationStore store, CancellationToken cancellationToken)

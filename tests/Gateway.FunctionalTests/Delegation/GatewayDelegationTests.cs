@@ -16,6 +16,31 @@ public sealed class GatewayDelegationTests(DelegationGatewayFixture fixture) : I
     private static readonly (string[] Actions, string[] Resources)[] Read42 = [(["crm.customers:read"], ["crm:customer/42"])];
 
     [Fact]
+    public async Task MintedChild_IsIntrospectedActive_ThenRevokedThroughRfc7009_AndIntrospectedInactive()
+    {
+        var parent = fixture.Parent(Unique("user:introspect-child-"));
+        var answer = await fixture.DelegateOkAsync(Body(parent, "agent:executor", Read42, expiresIn: 300, maxSteps: 3));
+        var child = answer.GetProperty("access_token").GetString()!;
+
+        using (var response = await PostFormAsync(fixture.Gateway, "/oauth/introspect", ("token", child)))
+        {
+            var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(json.GetProperty("active").GetBoolean());
+            Assert.Equal(DelegationGatewayFixture.DelegationIssuer, json.GetProperty("iss").GetString());
+            Assert.Equal(answer.GetProperty("jti").GetString(), json.GetProperty("jti").GetString());
+            Assert.Equal("agent:executor", json.GetProperty("act").GetProperty("sub").GetString());
+            Assert.Equal(3, json.GetProperty("cap").GetProperty("max_steps").GetInt32());
+        }
+
+        (await PostFormAsync(fixture.Gateway, "/oauth/revoke", ("token", child))).Dispose();
+
+        using var after = await PostFormAsync(fixture.Gateway, "/oauth/introspect", ("token", child));
+        Assert.Equal("""{"active":false}""", await after.Content.ReadAsStringAsync());
+        await AssertRevokedAsync(await fixture.SendAsync(HttpMethod.Get, "/crm/customers/42", child));
+        await AssertAllowedAsync(await fixture.SendAsync(HttpMethod.Get, "/crm/customers/42", parent));
+    }
+
+    [Fact]
     public async Task PostDelegations_WithTheParentAsCredential_MintsANarrowerChildThatWorksOnARealRoute()
     {
         var sub = Unique("user:deleg-");

@@ -149,6 +149,10 @@ public static class RevocationApi
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>An <c>application/x-www-form-urlencoded</c> POST to the admin listener with the admin key (the OAuth endpoints).</summary>
+    public static Task<HttpResponseMessage> PostFormAsync(TestGateway gateway, string path, params (string Name, string Value)[] fields) =>
+        gateway.AdminSendAsync(HttpMethod.Post, path, new FormUrlEncodedContent(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value))));
+
     /// <summary>POSTs a revocation with the admin key and returns the created rule; fails the test on anything but 201.</summary>
     public static async Task<JsonElement> RevokeAsync(TestGateway gateway, string kind, string value, DateTimeOffset? issuedBefore = null, string reason = "test: compromised")
     {
