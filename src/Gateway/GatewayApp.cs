@@ -144,7 +144,7 @@ public static class GatewayApp
     {
         var keys = IssuerKeyResolver.Create(policy.Issuers, jwksClient, time, loggers);
         var validator = new CapabilityTokenValidator(policy, keys, time, loggers.CreateLogger<CapabilityTokenValidator>());
-        return new PolicySnapshot(policy, validator, credentials?.Bind(policy));
+        return new PolicySnapshot(policy, validator, credentials?.Bind(policy)) { Keys = keys };
     }
 
     /// <summary>
@@ -313,6 +313,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
         builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
         builder.Services.AddSingleton(shared.GetRequiredService<UpstreamCredentials>());
+        builder.Services.AddSingleton(shared.GetRequiredService<Dpop.IDpopReplayStore>());
         var admin = builder.Build();
         admin.MapGatewayAdmin();
         return admin;

@@ -30,6 +30,9 @@ public static class AdminEndpoints
         RevocationEndpoints.Map(admin);
         OAuthEndpoints.Map(admin);
 
+        // RFC 8935 answers a refused SET with its own {"err", "description"}, so this one checks the key itself.
+        Signals.SignalEndpoints.Map(endpoints);
+
         // The parent token may authorize its own delegation, so this one checks credentials itself.
         DelegationEndpoints.Map(endpoints);
         endpoints.MapGatewayApprovals();

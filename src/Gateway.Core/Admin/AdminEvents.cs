@@ -51,6 +51,15 @@ public sealed partial class AdminEvents
         return AuditAsync(context, "delegation.create", $"parent:{parent.Jti} child:{childJti} agent:{childAgent}", caller, StatusCodes.Status200OK);
     }
 
+    /// <summary>A security event token received at <c>POST /signals/events</c>: <paramref name="target"/> names it by <c>jti</c>, or the <c>err</c> it was refused with; never the SET itself.</summary>
+    public ValueTask SignalAsync(HttpContext context, string action, string target, int status)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var caller = Caller(context);
+        LogAction(_logger, caller, action, target);
+        return AuditAsync(context, action, target, caller, status);
+    }
+
     /// <summary>An approval's life (requested, approved, denied, used, expired), tied to the trace of the decision that asked for it.</summary>
     public ValueTask ApprovalAsync(string action, string approvalId, string? keyId, string traceId, DateTimeOffset time)
     {

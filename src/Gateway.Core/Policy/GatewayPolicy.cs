@@ -12,6 +12,9 @@ public sealed record GatewayPolicy
 
     /// <summary>The gateway's own issuer for delegated child tokens (<c>POST /delegations</c>); null when not configured.</summary>
     public DelegationSettings? Delegation { get; init; }
+
+    /// <summary>OpenID Shared Signals transmitters whose security events revoke tokens (<c>POST /signals/events</c>); null when not configured.</summary>
+    public SignalSettings? Signals { get; init; }
     public IReadOnlyDictionary<string, TierSettings> Tiers { get; init; } = new Dictionary<string, TierSettings>(StringComparer.Ordinal);
     public BudgetSettings Budgets { get; init; } = new();
     public ApprovalSettings Approvals { get; init; } = new();
@@ -151,6 +154,18 @@ public sealed record DelegationSettings
     /// <summary>Longest lifetime of a child token. Default 15 minutes; at most <c>gateway.max_token_lifetime</c>.</summary>
     public TimeSpan MaxTtl { get; init; } = TimeSpan.FromMinutes(15);
 }
+
+/// <summary>The <c>signals</c> section: who may send security event tokens, and how old one may be.</summary>
+public sealed record SignalSettings
+{
+    public required IReadOnlyList<SignalTransmitter> Transmitters { get; init; }
+
+    /// <summary>Oldest <c>iat</c> accepted (plus <c>clock_skew</c>); also how long a <c>jti</c> is remembered against replay. Default 5 minutes.</summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>One transmitter: the SET's <c>iss</c> (its keys are that issuer's under <c>issuers</c>) and the <c>aud</c> it must carry.</summary>
+public sealed record SignalTransmitter(string Issuer, string Audience);
 
 public sealed record TierSettings
 {

@@ -46,6 +46,7 @@ internal sealed partial class PolicyBinder
         var issuers = BindIssuers();
         var gateway = BindGateway();
         var delegation = BindDelegation(issuers, gateway);
+        var signals = BindSignals(issuers);
         BindUpstreamAuth(delegation);
         var admin = BindAdmin();
         var budgets = BindBudgets();
@@ -65,6 +66,7 @@ internal sealed partial class PolicyBinder
             Admin = admin,
             Issuers = issuers,
             Delegation = delegation,
+            Signals = signals,
             Tiers = _tiers.ToDictionary(t => t.Key, t => t.Value.Tier, StringComparer.Ordinal),
             Budgets = budgets,
             Approvals = approvals,

@@ -30,6 +30,9 @@ public sealed class PolicySnapshot
 
     public GatewayPolicy Policy { get; }
     public ITokenValidator Tokens { get; }
+
+    /// <summary>The issuers' keys the validator uses, for other JWTs those issuers sign (security event tokens); null in tools that validate nothing else.</summary>
+    public ISigningKeyResolver? Keys { get; init; }
     public FrozenDictionary<string, CompiledRoute> Routes { get; }
     public string Sha256 => Policy.Sha256;
 }

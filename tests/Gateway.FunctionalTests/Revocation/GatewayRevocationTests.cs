@@ -309,7 +309,8 @@ public abstract class GatewayRevocationTests<TFixture>(TFixture fixture)
         Assert.Equal("loaded", json.GetProperty("revocations").GetString());
     }
 
-    private static async Task<JsonElement[]> EventuallyReadAsync(string path, Func<JsonElement[], bool> done)
+    /// <summary>The audit file's whole lines, polled until <paramref name="done"/> holds; also used by the signals tests.</summary>
+    internal static async Task<JsonElement[]> EventuallyReadAsync(string path, Func<JsonElement[], bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         JsonElement[] events = [];

@@ -31,7 +31,10 @@ public abstract class RevocationGatewayFixture : IAsyncLifetime
     }
 
     /// <summary>Another gateway on the same store (the caller disposes it).</summary>
-    public Task<TestGateway> StartReplicaAsync() => TestGateway.StartAsync(Issuer, Upstream, Policy, Settings);
+    public Task<TestGateway> StartReplicaAsync() => TestGateway.StartAsync(Issuer, Upstream, PolicyOverride ?? Policy, Settings);
+
+    /// <summary>A policy of a derived fixture's own (the signals tests add a <c>signals</c> section); null for <see cref="Policy"/>.</summary>
+    protected string? PolicyOverride { get; init; }
 
     public virtual async Task DisposeAsync()
     {
