@@ -50,7 +50,7 @@ public sealed class PolicyLoaderSignalsTests : IDisposable
                   audience: gw
             """);
 
-        PolicyAssert.SingleError(result, 12, 13, "transmitter 'https://idp.exampel' in section 'signals' is not configured under 'issuers'");
+        PolicyAssert.SingleError(result, 12, 15, "transmitter 'https://idp.exampel' in section 'signals' is not configured under 'issuers'");
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class PolicyLoaderSignalsTests : IDisposable
             """);
 
         PolicyAssert.HasError(result, 12, 7, "missing required key 'audience'");
-        PolicyAssert.HasError(result, 13, 13, "is already listed at");
+        PolicyAssert.HasError(result, 13, 15, "is already listed at");
     }
 
     [Fact]
