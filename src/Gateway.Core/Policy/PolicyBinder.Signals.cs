@@ -37,7 +37,7 @@ internal sealed partial class PolicyBinder
                 var reader = MappingReader.Open(section.File, item, label, ["issuer", "audience"]);
                 var issuerNode = reader?.Scalar("issuer", required: true);
                 var audienceNode = reader?.Scalar("audience", required: true);
-                if (reader is null || issuerNode is null || audienceNode is null)
+                if (reader is null || issuerNode is null)
                 {
                     continue;
                 }
@@ -54,6 +54,11 @@ internal sealed partial class PolicyBinder
                 {
                     section.File.Error(issuerNode, $"transmitter '{issuer}' {SignalsWhere} is not configured under 'issuers'{KnownNames(issuer, [.. issuers.Select(i => i.Issuer)], "issuers")}; "
                         + "its security event tokens are verified with that issuer's keys and algorithms, so add it there");
+                }
+
+                if (audienceNode is null)
+                {
+                    continue;
                 }
 
                 if (string.IsNullOrWhiteSpace(audienceNode.Value))
