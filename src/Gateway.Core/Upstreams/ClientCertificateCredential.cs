@@ -16,11 +16,13 @@ internal sealed class ClientCertificateCredential : UpstreamCredential
 {
     private readonly SecretFile _certificateFile;
     private readonly SecretFile _keyFile;
+    private readonly ILogger _logger;
     private volatile CertificateState _state;
 
     public ClientCertificateCredential(string upstream, ClientCertificateAuthSettings settings, TimeProvider time, ILogger logger, TimeSpan? pollInterval)
         : base(upstream, settings)
     {
+        _logger = logger;
         _certificateFile = new SecretFile(settings.CertFile, upstream, time, logger, pollInterval);
         _keyFile = new SecretFile(settings.KeyFile, upstream, time, logger, pollInterval);
         _state = Load();
@@ -63,14 +65,17 @@ internal sealed class ClientCertificateCredential : UpstreamCredential
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             // The two files are polled apart, so a rotation is seen one file at a time: a new certificate with the
-            // old key (or the reverse) for up to one interval. The pair in use stays in use until both agree.
+            // old key (or the reverse) for up to one interval. The pair in use stays in use until both agree, and
+            // so it does when a rotation writes something that is no certificate at all.
             // (ArgumentException is how CreateFromPem says the key is not the certificate's.)
-            if (_state?.Certificate is not null && e is ArgumentException)
+            var problem = $"'{_certificateFile.Name}' and '{_keyFile.Name}' are not a PEM certificate and its private key";
+            if (_state?.Certificate is not null)
             {
+                SecretFile.LogUnusable(_logger, Upstream, problem);
                 return _state;
             }
 
-            return new CertificateState(null, "cert:" + _certificateFile.Name, $"'{_certificateFile.Name}' and '{_keyFile.Name}' are not a PEM certificate and its private key");
+            return new CertificateState(null, "cert:" + _certificateFile.Name, problem);
         }
     }
 

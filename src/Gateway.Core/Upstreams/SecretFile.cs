@@ -16,6 +16,7 @@ internal sealed partial class SecretFile : IDisposable
     private readonly string _upstream;
     private readonly ITimer _timer;
     private volatile State _state;
+    private State? _failed;
 
     public SecretFile(string path, string upstream, TimeProvider time, ILogger logger, TimeSpan? pollInterval = null)
     {
@@ -41,7 +42,10 @@ internal sealed partial class SecretFile : IDisposable
     /// <summary>Why <see cref="Value"/> is null.</summary>
     public string? Problem => _state.Problem;
 
-    /// <summary>Raised after the content changed (on the timer's thread).</summary>
+    /// <summary>
+    /// Raised after the content changed (on the timer's thread). A handler that throws leaves <see cref="Value"/>
+    /// at the previous content and is raised again at the next poll.
+    /// </summary>
     public event Action? Changed;
 
     public void Dispose() => _timer.Dispose();
@@ -50,12 +54,32 @@ internal sealed partial class SecretFile : IDisposable
     {
         var previous = _state;
         var next = Read(Path);
-        if (string.Equals(previous.Value, next.Value, StringComparison.Ordinal) && string.Equals(previous.Problem, next.Problem, StringComparison.Ordinal))
+        if (previous.Equals(next))
         {
             return;
         }
 
         _state = next;
+        try
+        {
+            Changed?.Invoke();
+        }
+        catch (Exception e)
+        {
+            // This runs on a timer thread, where an exception would end the process. What was derived from the
+            // previous content (a certificate, a signing key) is still in use, so the previous content stays the
+            // file's value, and the next poll, seeing the file differ from it, tries again. Logged once per content.
+            _state = previous;
+            if (!next.Equals(_failed))
+            {
+                _failed = next;
+                LogChangeFailed(_logger, _upstream, Name, e.GetType().Name);
+            }
+
+            return;
+        }
+
+        _failed = null;
         if (next.Problem is null)
         {
             LogChanged(_logger, _upstream, Name);
@@ -64,8 +88,6 @@ internal sealed partial class SecretFile : IDisposable
         {
             LogUnreadable(_logger, _upstream, Name, next.Problem);
         }
-
-        Changed?.Invoke();
     }
 
     private static State Read(string path)
@@ -93,4 +115,16 @@ internal sealed partial class SecretFile : IDisposable
 
     [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "Upstream {Upstream}: secret file {File}: {Problem}; calls to it are refused with upstream_credentials_unavailable until it can be read")]
     private static partial void LogUnreadable(ILogger logger, string upstream, string file, string problem);
+
+    // The exception's type only: its message could quote what it failed to parse, and that is the secret.
+    [LoggerMessage(EventId = 1506, Level = LogLevel.Error, Message = "Upstream {Upstream}: secret file {File} changed but could not be taken into use ({ExceptionType}); the previous value stays in use and the change is tried again at each poll")]
+    private static partial void LogChangeFailed(ILogger logger, string upstream, string file, string exceptionType);
+
+    /// <summary>
+    /// A credential's file changed to content that is there but cannot be used (not a key, not a certificate, a
+    /// header value with a line break), and the credential keeps what it had: a rotation gone wrong must not stop
+    /// the calls the previous material serves. A file that is gone or empty is different: that is taken away.
+    /// </summary>
+    [LoggerMessage(EventId = 1507, Level = LogLevel.Warning, Message = "Upstream {Upstream}: {Problem}; the previous one stays in use until the file holds a usable one")]
+    internal static partial void LogUnusable(ILogger logger, string upstream, string problem);
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Gateway.Policy;
 using Gateway.Telemetry;
@@ -167,9 +168,16 @@ internal sealed partial class TokenExchangeCredential : UpstreamCredential
             // A key replaced by rotation is left to the collector: a request may be signing with it right now.
             return new SigningKeyState(SigningKey.FromJwk(jwk), null);
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or CryptographicException or ArgumentException)
         {
-            return new SigningKeyState(null, $"signing key file '{_signingKeyFile.Name}' is not a private JWK");
+            var problem = $"signing key file '{_signingKeyFile.Name}' is not a private JWK";
+            if (_key?.Key is not null)
+            {
+                SecretFile.LogUnusable(_logger, Upstream, problem);
+                return _key;
+            }
+
+            return new SigningKeyState(null, problem);
         }
     }
 

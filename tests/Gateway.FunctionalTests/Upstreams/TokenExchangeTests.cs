@@ -109,6 +109,31 @@ public sealed class TokenExchangeTests : IDisposable
         Assert.Empty(upstream.Received);
     }
 
+    [Fact]
+    public async Task SigningKeyRotatedToGarbage_NextExchangeIsSignedWithThePreviousKey_AndReadyzStaysReady()
+    {
+        using var gatewayKey = new TestIssuer("https://gateway.test", "gateway-assertions");
+        await using var server = await TestAuthorizationServer.StartAsync(Secret, assertionIssuer: gatewayKey);
+        using var issuer = new TestIssuer();
+        await using var upstream = await UpstreamServer.StartAsync();
+        await using var gateway = await StartAsync(issuer, upstream, server, gatewayKey);
+        using (var first = await HeaderCredentialTests.SendAsync(gateway, "/crm/customers/42", issuer.Mint(issuer.Claims(sub: "user:alice"))))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        // A rotation that wrote half a key: two polls later the file is certainly read.
+        await File.WriteAllTextAsync(Path.Combine(_secrets, "assertion.jwk"), gatewayKey.PrivateJwk[..(gatewayKey.PrivateJwk.Length / 2)]);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        // A new (user, agent) pair needs a new exchange, so a new assertion.
+        using var second = await HeaderCredentialTests.SendAsync(gateway, "/crm/customers/42", issuer.Mint(issuer.Claims(sub: "user:bob")));
+        Assert.True(second.StatusCode == HttpStatusCode.OK, await second.Content.ReadAsStringAsync());
+        Assert.Equal([("user:alice", "agent:planner"), ("user:bob", "agent:planner")], server.Exchanges.ToArray());
+        using var ready = await gateway.Admin.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
     public void Dispose() => Directory.Delete(_secrets, recursive: true);
 
     private Task<TestGateway> StartAsync(TestIssuer issuer, UpstreamServer upstream, TestAuthorizationServer server, TestIssuer gatewayKey)
