@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Gateway.Budgets;
 using Gateway.Enforcement;
 using Gateway.Policy;
+using Gateway.Revocation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -22,6 +23,7 @@ public class DecisionBenchmarks
     private CompiledRoute _noteRoute = null!;
     private DefaultHttpContext _customerRequest = null!;
     private DefaultHttpContext _noteRequest = null!;
+    private RevocationIndex _revocations = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -31,6 +33,7 @@ public class DecisionBenchmarks
         // carries cap.max_steps = int.MaxValue and the policy a risk limit of 10^9, so a benchmark loop
         // never exhausts them (the Redis store's round trip is measured by the load harness).
         _evaluator = new AuthorizationEvaluator(TimeProvider.System, budgets: null);
+        _revocations = new RevocationIndex(TimeProvider.System);
         var store = new InMemoryBudgetStore(timeProvider: TimeProvider.System);
         _charging = new AuthorizationEvaluator(TimeProvider.System, new BudgetCharger(store, store, NullLogger<BudgetCharger>.Instance));
         var token = _gateway.Mint();
@@ -64,6 +67,15 @@ public class DecisionBenchmarks
     /// <summary>Checks 1-11: the one-placeholder decision plus the step and risk charge in the in-memory store.</summary>
     [Benchmark]
     public AuthorizationDecision CachedToken_OnePlaceholder_WithBudgetCharge() => Evaluate(_customerRequest, _customerRoute, _charging);
+
+    /// <summary>The baseline plus what the middleware then does for a forwarded call: note it for the let-through metric.</summary>
+    [Benchmark]
+    public AuthorizationDecision CachedToken_OnePlaceholder_ThenRecordAllowed()
+    {
+        var decision = Evaluate(_customerRequest, _customerRoute);
+        _revocations.RecordAllowed(decision.Token!);
+        return decision;
+    }
 
     private AuthorizationDecision Evaluate(HttpContext context, CompiledRoute route) => Evaluate(context, route, _evaluator);
 

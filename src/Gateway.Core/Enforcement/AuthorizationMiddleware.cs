@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gateway.Policy;
+using Gateway.Revocation;
 using Gateway.Telemetry;
 using Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
@@ -16,8 +17,13 @@ internal sealed class AuthorizationMiddleware
     private readonly RequestDelegate _next;
     private readonly AuthorizationEvaluator _evaluator;
     private readonly DecisionRecorder _recorder;
+    private readonly RevocationIndex? _revocations;
 
-    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, DecisionRecorder recorder)
+    /// <param name="next">YARP's forwarder.</param>
+    /// <param name="evaluator">The decision.</param>
+    /// <param name="recorder">Audit, span and metrics of each decision.</param>
+    /// <param name="revocations">Told of every call let through, so a revocation arriving later can say what it let through; null tells nobody.</param>
+    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, DecisionRecorder recorder, RevocationIndex? revocations = null)
     {
         ArgumentNullException.ThrowIfNull(next);
         ArgumentNullException.ThrowIfNull(evaluator);
@@ -25,6 +31,7 @@ internal sealed class AuthorizationMiddleware
         _next = next;
         _evaluator = evaluator;
         _recorder = recorder;
+        _revocations = revocations;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -62,6 +69,12 @@ internal sealed class AuthorizationMiddleware
         {
             await _recorder.RefuseAsync(context, decision, activity, started);
             return;
+        }
+
+        // A shadow-mode refusal is let through by design, not for want of a revocation: only real allowances count.
+        if (decision.Token is { } token && !decision.IsShadowDenied)
+        {
+            _revocations?.RecordAllowed(token);
         }
 
         _recorder.Decided(decision, activity, started);

@@ -43,6 +43,42 @@ public sealed record RevocationRule
     public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
 
     /// <summary>
+    /// Whether this rule cuts <paramref name="token"/> off, as <see cref="RevocationIndex.Match"/> decides it (expiry
+    /// aside): its <c>jti</c> or a <c>cap.chain</c> ancestor, any agent of <c>act</c>, its <c>sub</c> or its
+    /// <c>client_id</c>, within the <see cref="IssuedBefore"/> cut-off.
+    /// </summary>
+    public bool Matches(CapabilityToken token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (!CoversIssuedAt(token.IssuedAt))
+        {
+            return false;
+        }
+
+        return Kind switch
+        {
+            RevocationKind.Jti => string.Equals(token.Jti, Value, StringComparison.Ordinal) || Contains(token.Chain, Value),
+            RevocationKind.Agent => Contains(token.Actors, Value),
+            RevocationKind.Subject => string.Equals(token.Subject, Value, StringComparison.Ordinal),
+            RevocationKind.ClientId => string.Equals(token.ClientId, Value, StringComparison.Ordinal),
+            _ => false,
+        };
+
+        static bool Contains(IReadOnlyList<string> values, string value)
+        {
+            for (var i = 0; i < values.Count; i++)
+            {
+                if (string.Equals(values[i], value, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
     /// When a rule stops mattering. A token is accepted while <c>iat ≤ now + skew</c> and
     /// <c>now &lt; exp + skew</c>, with <c>exp - iat ≤ max_token_lifetime</c>. So a token issued before
     /// <c>T</c> is refused by the validator itself from <c>T + lifetime + skew</c> on. Without a cut-off the rule

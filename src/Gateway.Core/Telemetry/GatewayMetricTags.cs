@@ -18,7 +18,10 @@ public static class GatewayMetricTags
     /// <summary>Upstream credential metrics: the upstream's name from the policy.</summary>
     public const string Upstream = "upstream";
 
-    /// <summary>Upstream credential metrics: <c>header</c>, <c>oauth2_client_credentials</c>, <c>token_exchange</c>, <c>client_certificate</c>.</summary>
+    /// <summary>
+    /// Upstream credential metrics: <c>header</c>, <c>oauth2_client_credentials</c>, <c>token_exchange</c>,
+    /// <c>client_certificate</c>; revocation let-through metrics: <c>jti</c>, <c>agent</c>, <c>sub</c>, <c>client_id</c>.
+    /// </summary>
     public const string Kind = "kind";
 
     /// <summary>Token endpoint requests: <c>success</c> or <c>failure</c>.</summary>

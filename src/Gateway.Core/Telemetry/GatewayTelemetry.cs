@@ -26,6 +26,8 @@ public static class GatewayTelemetry
     public const string AuthorizeDurationInstrument = "gateway.authorize.duration";
     public const string StepUpChallengesInstrument = "gateway.step_up.challenges";
     public const string RevocationLagInstrument = "gateway.revocation.lag";
+    public const string RevocationLetThroughInstrument = "gateway.revocation.let_through";
+    public const string RevocationLetThroughCallsInstrument = "gateway.revocation.let_through.calls";
     public const string TokenLifetimeInstrument = "gateway.token.lifetime";
     public const string BudgetChargesInstrument = "gateway.budget.charges";
     public const string BudgetRefusalsInstrument = "gateway.budget.refusals";
@@ -47,6 +49,10 @@ public static class GatewayTelemetry
     private static readonly double[] LifetimeBuckets = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
 
     private static readonly double[] LagBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30];
+
+    // The lag's buckets and a millisecond's: the replica that creates a rule lets calls through only while it
+    // writes it to the store, about a Redis round trip.
+    private static readonly double[] LetThroughBuckets = [0.001, 0.0025, 0.005, .. LagBuckets];
 
     private static readonly Lock QueuesLock = new();
     private static readonly List<Func<int>> Queues = [];
@@ -81,6 +87,21 @@ public static class GatewayTelemetry
         "Delay between a revocation being accepted and this replica enforcing it.",
         tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
+
+    /// <summary>
+    /// For each revocation that let at least one call through on this replica before it arrived there: seconds
+    /// from its creation to the last such call. Tag <c>kind</c> (<c>jti</c>, <c>agent</c>, <c>sub</c>, <c>client_id</c>).
+    /// </summary>
+    public static Histogram<double> RevocationLetThrough { get; } = Meter.CreateHistogram(
+        RevocationLetThroughInstrument,
+        "s",
+        "Time from a revocation's creation to the last call this replica let through before enforcing it.",
+        tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LetThroughBuckets });
+
+    /// <summary>Calls let through after a revocation was made and before this replica enforced it; tag <c>kind</c>.</summary>
+    public static Counter<long> RevocationLetThroughCalls { get; } = Meter.CreateCounter<long>(
+        RevocationLetThroughCallsInstrument, "{call}", "Calls a revocation would have refused, let through before it reached this replica.");
 
     /// <summary>
     /// Seconds between <c>iat</c> and <c>exp</c> of each distinct token validated (a cached token is not counted
@@ -170,6 +191,23 @@ public static class GatewayTelemetry
         if (RevocationLag.Enabled)
         {
             RevocationLag.Record(Math.Max(0, lag.TotalSeconds));
+        }
+    }
+
+    /// <param name="kind">What the rule names.</param>
+    /// <param name="calls">Calls it let through on this replica; at least one.</param>
+    /// <param name="largestGap">From its creation to the last of them.</param>
+    public static void RecordRevocationLetThrough(Revocation.RevocationKind kind, int calls, TimeSpan largestGap)
+    {
+        var tag = new KeyValuePair<string, object?>(GatewayMetricTags.Kind, Revocation.RevocationKinds.ToName(kind));
+        if (RevocationLetThrough.Enabled)
+        {
+            RevocationLetThrough.Record(Math.Max(0, largestGap.TotalSeconds), tag);
+        }
+
+        if (RevocationLetThroughCalls.Enabled)
+        {
+            RevocationLetThroughCalls.Add(calls, tag);
         }
     }
 

@@ -65,12 +65,14 @@ public sealed partial class DashboardTests
             }
         }
 
-        // Step-up and approval rates, approval latency, revocation lag, token lifetimes.
+        // Step-up and approval rates, approval latency, revocation lag, the time from a revocation to the last call
+        // it let through (and how many), token lifetimes.
         Assert.Superset(
             new HashSet<string>(StringComparer.Ordinal)
             {
                 "gateway_step_up_challenges_total", "gateway_approvals_requested_total", "gateway_approvals_approved_total",
                 "gateway_approvals_time_to_decision_seconds_bucket", "gateway_revocation_lag_seconds_bucket", "gateway_token_lifetime_seconds_bucket",
+                "gateway_revocation_let_through_seconds_bucket", "gateway_revocation_let_through_calls_total",
             },
             queried);
     }

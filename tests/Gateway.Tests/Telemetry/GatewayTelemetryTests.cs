@@ -50,6 +50,8 @@ public sealed class GatewayTelemetryTests
         Assert.Equal("s", Assert.IsType<Histogram<double>>(published["gateway.authorize.duration"]).Unit);
         Assert.IsType<Counter<long>>(published["gateway.step_up.challenges"]);
         Assert.Equal("s", Assert.IsType<Histogram<double>>(published["gateway.revocation.lag"]).Unit);
+        Assert.Equal("s", Assert.IsType<Histogram<double>>(published["gateway.revocation.let_through"]).Unit);
+        Assert.IsType<Counter<long>>(published["gateway.revocation.let_through.calls"]);
         Assert.IsType<Counter<long>>(published["gateway.budget.charges"]);
         Assert.IsType<Counter<long>>(published["gateway.budget.refusals"]);
         Assert.IsType<ObservableGauge<int>>(published["gateway.audit.queue.depth"]);
