@@ -7,7 +7,8 @@ namespace Gateway.Benchmarks;
 
 /// <summary>
 /// One allowed call's audit line in canonical form, as the writer produces it (everything but the
-/// chain's hash), with the token member every call of one token shares, as the gateway hands it over.
+/// chain's hash), with the token member every call of one token shares, as the gateway hands it over,
+/// and the outcome and links every forwarded call now carries (a prompt digest and a conversation id sent).
 /// </summary>
 [MemoryDiagnoser]
 public class AuditSerializerBenchmarks
@@ -42,6 +43,14 @@ public class AuditSerializerBenchmarks
             Risk = 1,
             Token = token,
             Request = new AuditRequest { Method = "GET", Path = "/crm/customers/42" },
+            Outcome = new AuditOutcome { Status = 200, Bytes = 1_532, BodySha256 = new string('e', 64), DurationMs = 4, Complete = true },
+            Links = new AuditLinks
+            {
+                PromptSha256 = new string('b', 64),
+                ConversationId = "conv_5j66UpCpwteGg4YSxUnt7lPY",
+                Grant = 0,
+                Claimed = [AuditLinks.ConversationIdName, AuditLinks.PromptSha256Name],
+            },
             Status = 200,
             Budget = new AuditBudget { StepsLeft = 49, RiskLeft = 99 },
             PolicySha256 = new string('a', 64),

@@ -39,8 +39,9 @@ public class ScopeBenchmarks
     [Benchmark]
     public bool NoGrant() => ScopeEvaluator.IsInScope(_token, "crm.customers:delete", "crm:customer/42");
 
-    private static CapabilityGrant Grant(string[] actions, string[] resources) => new()
+    private static CapabilityGrant Grant(string[] actions, string[] resources, int index = 0) => new()
     {
+        Index = index,
         Actions = [.. actions.Select(a => ActionPattern.TryParse(a, out var p) ? p : throw new ArgumentException(a))],
         Resources = [.. resources.Select(r => ResourcePattern.TryParse(r, out var p) ? p : throw new ArgumentException(r))],
     };

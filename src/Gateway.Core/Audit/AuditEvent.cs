@@ -42,6 +42,15 @@ public sealed record AuditEvent
     public AuditToken? Token { get; init; }
     public AuditRequest? Request { get; init; }
 
+    /// <summary>
+    /// <c>outcome</c>: what the upstream answered and what of it reached the client; set on forwarded calls only, null on
+    /// refusals and admin actions.
+    /// </summary>
+    public AuditOutcome? Outcome { get; init; }
+
+    /// <summary><c>links</c>: prompt, conversation, grant and approval evidence; set on every decision, null on admin actions.</summary>
+    public AuditLinks? Links { get; init; }
+
     /// <summary><c>status</c>: the HTTP status the caller got.</summary>
     public int? Status { get; init; }
 

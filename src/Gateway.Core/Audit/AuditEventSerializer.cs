@@ -36,6 +36,8 @@ public static class AuditEventSerializer
         json.Member("error", auditEvent.Error);
         json.Member("event_id", auditEvent.EventId);
         var hashOffset = output.WrittenCount - start;
+        WriteLinks(json, auditEvent.Links);
+        WriteOutcome(json, auditEvent.Outcome);
         json.Member("policy_sha256", auditEvent.PolicySha256);
         json.Member("prev_hash", prevHash);
         json.Member("reason", auditEvent.Reason);
@@ -116,6 +118,8 @@ public static class AuditEventSerializer
                 Risk = Int32(root, "risk"),
                 Token = ParseToken(root),
                 Request = ParseRequest(root),
+                Outcome = ParseOutcome(root),
+                Links = ParseLinks(root),
                 Status = Int32(root, "status"),
                 Budget = ParseBudget(root),
                 PolicySha256 = String(root, "policy_sha256"),
@@ -181,6 +185,47 @@ public static class AuditEventSerializer
         json.StartObject();
         json.Member("id", credential.Id);
         json.Member("kind", credential.Kind);
+        json.EndObject();
+    }
+
+    private static void WriteLinks(CanonicalJsonWriter json, AuditLinks? links)
+    {
+        json.Name("links");
+        if (links is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Name("claimed");
+        StringArray(json, links.Claimed);
+        json.Member("conversation_id", links.ConversationId);
+        json.Member("grant", links.Grant);
+        json.Member("intent_evidence", links.IntentEvidence);
+        json.Name("malformed");
+        StringArray(json, links.Malformed);
+        json.Member("prompt_sha256", links.PromptSha256);
+        json.EndObject();
+    }
+
+    private static void WriteOutcome(CanonicalJsonWriter json, AuditOutcome? outcome)
+    {
+        json.Name("outcome");
+        if (outcome is null)
+        {
+            json.Null();
+            return;
+        }
+
+        json.StartObject();
+        json.Member("body_sha256", outcome.BodySha256);
+        json.Member("bytes", outcome.Bytes);
+        json.Name("complete");
+        json.Boolean(outcome.Complete);
+        json.Member("duration_ms", outcome.DurationMs);
+        json.Member("error", outcome.Error);
+        json.Member("status", outcome.Status);
         json.EndObject();
     }
 
@@ -341,6 +386,32 @@ public static class AuditEventSerializer
                 Method = RequiredString(request, "method"),
                 Path = RequiredString(request, "path"),
                 BodySha256 = String(request, "body_sha256"),
+            }
+            : null;
+
+    private static AuditOutcome? ParseOutcome(JsonElement root) =>
+        TryGetObject(root, "outcome", out var outcome)
+            ? new AuditOutcome
+            {
+                Status = Int32(outcome, "status"),
+                Bytes = Int64(outcome, "bytes") ?? 0,
+                BodySha256 = String(outcome, "body_sha256"),
+                DurationMs = Int64(outcome, "duration_ms") ?? 0,
+                Complete = outcome.TryGetProperty("complete", out var complete) && complete.GetBoolean(),
+                Error = String(outcome, "error"),
+            }
+            : null;
+
+    private static AuditLinks? ParseLinks(JsonElement root) =>
+        TryGetObject(root, "links", out var links)
+            ? new AuditLinks
+            {
+                PromptSha256 = String(links, "prompt_sha256"),
+                ConversationId = String(links, "conversation_id"),
+                Grant = Int32(links, "grant"),
+                IntentEvidence = String(links, "intent_evidence"),
+                Claimed = ParseStrings(links, "claimed"),
+                Malformed = ParseStrings(links, "malformed"),
             }
             : null;
 

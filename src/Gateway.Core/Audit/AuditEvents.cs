@@ -50,6 +50,8 @@ public static class AuditEvents
             Risk = route?.Risk,
             Token = token is null ? null : TokenOf(token),
             Request = new AuditRequest { Method = method, Path = path, BodySha256 = bodySha256 },
+            Outcome = decision.ForwardedOutcome,
+            Links = LinksOf(decision),
             Status = status,
             Budget = decision.StepsRemaining is null && decision.RiskRemaining is null
                 ? null
@@ -60,6 +62,41 @@ public static class AuditEvents
             UpstreamCredential = decision.Credential is { } credential ? new AuditCredential { Kind = credential.Kind, Id = credential.Id } : null,
         };
     }
+
+    private static readonly string[] PromptOnly = [AuditLinks.PromptSha256Name];
+    private static readonly string[] ConversationOnly = [AuditLinks.ConversationIdName];
+
+    // Sorted, as the members are.
+    private static readonly string[] Both = [AuditLinks.ConversationIdName, AuditLinks.PromptSha256Name];
+
+    private static AuditLinks LinksOf(AuthorizationDecision decision)
+    {
+        var caller = decision.CallerLinks;
+        var evidence = decision.Token?.IntentEvidence;
+        if (caller.IsEmpty && decision.GrantIndex is null && evidence is null)
+        {
+            return AuditLinks.None;
+        }
+
+        return new AuditLinks
+        {
+            PromptSha256 = caller.PromptSha256,
+            ConversationId = caller.ConversationId,
+            Grant = decision.GrantIndex,
+            IntentEvidence = evidence,
+            Claimed = Names(caller.PromptSha256 is not null, caller.ConversationId is not null),
+            Malformed = Names(caller.PromptMalformed, caller.ConversationMalformed),
+        };
+    }
+
+    private static string[] Names(bool prompt, bool conversation) =>
+        (prompt, conversation) switch
+        {
+            (true, true) => Both,
+            (true, false) => PromptOnly,
+            (false, true) => ConversationOnly,
+            _ => [],
+        };
 
     /// <summary>The event for an admin API action.</summary>
     /// <param name="eventId">A fresh id (the admin response's <c>Gateway-Decision-Id</c>, if it has one).</param>

@@ -135,6 +135,23 @@ public static class OcsfExporter
             json.WriteEndObject();
         }
 
+        if (auditEvent.Outcome is { } outcome)
+        {
+            // Seen from the agent (the source): what the upstream sent back came in to it.
+            if (outcome.Status is { } upstreamStatus)
+            {
+                json.WriteStartObject("http_response");
+                json.WriteNumber("code", upstreamStatus);
+                json.WriteNumber("length", outcome.Bytes);
+                json.WriteNumber("latency", outcome.DurationMs);
+                json.WriteEndObject();
+            }
+
+            json.WriteStartObject("traffic");
+            json.WriteNumber("bytes_in", outcome.Bytes);
+            json.WriteEndObject();
+        }
+
         WriteResources(json, auditEvent);
         WriteMetadata(json, auditEvent, options);
         WriteUnmapped(json, auditEvent);
@@ -339,6 +356,30 @@ public static class OcsfExporter
             json.WriteString("body_sha256", bodySha256);
         }
 
+        if (auditEvent.Outcome is { } outcome)
+        {
+            json.WriteStartObject("outcome");
+            WriteNumberOrNull(json, "status", outcome.Status);
+            json.WriteNumber("bytes", outcome.Bytes);
+            json.WriteString("body_sha256", outcome.BodySha256);
+            json.WriteNumber("duration_ms", outcome.DurationMs);
+            json.WriteBoolean("complete", outcome.Complete);
+            json.WriteString("error", outcome.Error);
+            json.WriteEndObject();
+        }
+
+        if (auditEvent.Links is { } links)
+        {
+            json.WriteStartObject("links");
+            json.WriteString("prompt_sha256", links.PromptSha256);
+            json.WriteString("conversation_id", links.ConversationId);
+            WriteNumberOrNull(json, "grant", links.Grant);
+            json.WriteString("intent_evidence", links.IntentEvidence);
+            WriteStrings(json, "claimed", links.Claimed);
+            WriteStrings(json, "malformed", links.Malformed);
+            json.WriteEndObject();
+        }
+
         if (auditEvent.Admin is { } admin)
         {
             json.WriteStartObject("admin");
@@ -349,6 +390,17 @@ public static class OcsfExporter
         }
 
         json.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter json, string name, IReadOnlyList<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
     }
 
     private static void WriteNumberOrNull(Utf8JsonWriter json, string name, int? value)

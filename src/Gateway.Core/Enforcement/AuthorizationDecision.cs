@@ -37,6 +37,18 @@ public sealed class AuthorizationDecision
     /// </summary>
     public string? BodySha256 { get; set; }
 
+    /// <summary>
+    /// The index in the token's <c>authorization_details</c> of the entry that put the call in scope (check 6); null when the
+    /// decision did not get that far or no entry did.
+    /// </summary>
+    public int? GrantIndex { get; set; }
+
+    /// <summary>The caller's prompt and conversation claims, read before the <c>Gateway-*</c> headers are stripped.</summary>
+    public CallerLinks CallerLinks { get; set; }
+
+    /// <summary>What the upstream answered, once the forwarded call is over; null for a call not forwarded.</summary>
+    public Audit.AuditOutcome? ForwardedOutcome { get; set; }
+
     /// <summary>A fresh DPoP server nonce for the <c>DPoP-Nonce</c> response header (RFC 9449 section 8), when the policy requires nonces.</summary>
     public string? DpopNonce { get; set; }
 

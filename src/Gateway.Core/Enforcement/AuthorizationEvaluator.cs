@@ -145,11 +145,13 @@ public sealed class AuthorizationEvaluator
             return Refuse(decision, route, GatewayError.InvalidRequest, resourceProblem!, "resource");
         }
 
-        if (!ScopeEvaluator.IsInScope(token, route.Action, resource))
+        if (ScopeEvaluator.FindGrant(token, route.Action, resource) is not { } grant)
         {
             return Refuse(decision, route, GatewayError.InsufficientScope,
                 $"The token does not grant '{route.Action}' on '{resource}' in any one authorization_details entry.");
         }
+
+        decision.GrantIndex = grant.Index;
 
         // 7. Step-up and the human's intent.
         var stepUp = CheckStepUp(route, token, policy.Gateway.ClockSkew);

@@ -78,18 +78,38 @@ internal sealed class AuthorizationMiddleware
         }
 
         _recorder.Decided(decision, activity, started);
+
+        // The caller's links travel in Gateway-* headers, which the upstream must not see: read them first.
+        if (_recorder.IsAuditing)
+        {
+            _recorder.CaptureLinks(context, decision);
+        }
+
         PrepareUpstreamRequest(context.Request.Headers, decision);
         context.Response.OnStarting(static state => AddResponseHeaders((HttpContext)state), context);
         context.Features.Set(decision);
 
         // An approval already read the body and took its digest; any other body is hashed as it streams to the upstream.
         var digest = decision.BodySha256 is null && RequestBodyDigest.HasBody(context.Request) ? RequestBodyDigest.Install(context.Request) : null;
+
+        // The answer is counted and hashed as it streams to the client, for the event's outcome and the bytes metric;
+        // with neither wanted, nothing is put in its way.
+        var answer = _recorder.IsAuditing || GatewayTelemetry.UpstreamResponseBytes.Enabled ? ResponseBodyDigest.Install(context.Response) : null;
+        var forwarded = Stopwatch.GetTimestamp();
         try
         {
             await _next(context);
         }
         finally
         {
+            if (answer is not null)
+            {
+                decision.ForwardedOutcome = UpstreamOutcome.Of(context, answer, Stopwatch.GetElapsedTime(forwarded));
+                answer.Uninstall(context.Response);
+                answer.Dispose();
+                GatewayTelemetry.RecordUpstreamResponseBytes(decision.ForwardedOutcome.Bytes, decision.Route?.Id, decision.Route?.Tier.Name);
+            }
+
             if (digest is not null)
             {
                 decision.BodySha256 = await digest.FinishAsync(context.Request, decision.Route!.Snapshot.Policy.Gateway.MaxRequestBodyBytes);

@@ -38,6 +38,37 @@ public sealed partial class DecisionRecorder
         _hasher = (telemetry, SubjectHasher.Create(telemetry));
     }
 
+    /// <summary>True when decisions are audited (the policy names a sink).</summary>
+    public bool IsAuditing => _audit is not null;
+
+    /// <summary>
+    /// Reads the caller's prompt and conversation claims into the decision, once: before a forwarded call's
+    /// <c>Gateway-*</c> headers are stripped, or when a refusal is audited. A malformed claim is recorded as absent and
+    /// logged as a warning; it never changes the decision.
+    /// </summary>
+    public void CaptureLinks(HttpContext context, AuthorizationDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.CallerLinks.Captured)
+        {
+            return;
+        }
+
+        var links = CallerLinks.Read(context.Request.Headers);
+        decision.CallerLinks = links;
+        if (links.PromptMalformed)
+        {
+            LogMalformedLink(_logger, decision.DecisionId, GatewayHeaders.PromptSha256, "64 lowercase hex digits, one value");
+        }
+
+        if (links.ConversationMalformed)
+        {
+            LogMalformedLink(_logger, decision.DecisionId, "baggage " + CallerLinks.ConversationBaggageKey,
+                $"1 to {CallerLinks.MaxConversationIdLength} letters, digits or - . _ ~ : @ + = /, percent-encoded");
+        }
+    }
+
     /// <summary>Stamps the decision on the span and the metrics, and logs it.</summary>
     public void Decided(AuthorizationDecision decision, Activity? activity, long startedTimestamp)
     {
@@ -115,6 +146,7 @@ public sealed partial class DecisionRecorder
             return ValueTask.CompletedTask;
         }
 
+        CaptureLinks(context, decision);
         var request = context.Request;
         var policySha256 = decision.Route?.PolicySha256 ?? _policies.Current.Sha256;
         var auditEvent = AuditEvents.FromDecision(decision, request.Method, request.Path.Value ?? "/", decision.BodySha256, status, policySha256, activity ?? Activity.Current, _time.GetUtcNow());
@@ -142,6 +174,10 @@ public sealed partial class DecisionRecorder
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Decision {DecisionId}: shadow_deny {Error} on route {Route} (reason {Reason}, jti {Jti}); forwarded because the route is in shadow mode")]
     private static partial void LogShadowDenied(ILogger logger, string decisionId, string route, string error, string reason, string jti);
+
+    // The value itself is not logged: it is the caller's, of unknown content.
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Decision {DecisionId}: {Link} is malformed (expected {Shape}); recorded as absent, the decision is unchanged")]
+    private static partial void LogMalformedLink(ILogger logger, string decisionId, string link, string shape);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Decision {DecisionId}: allow on route {Route} (jti {Jti})")]
     private static partial void LogAllowed(ILogger logger, string decisionId, string route, string jti);

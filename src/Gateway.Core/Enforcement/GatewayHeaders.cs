@@ -12,4 +12,10 @@ public static class GatewayHeaders
     public const string DPoP = "DPoP";
     public const string DPoPNonce = "DPoP-Nonce";
     public const string ApprovalId = "Approval-Id";
+
+    /// <summary>The caller's claim of the prompt behind a call: 64 lowercase hex digits of its SHA-256 (docs/audit.md, links).</summary>
+    public const string PromptSha256 = "Gateway-Prompt-Sha256";
+
+    /// <summary>W3C Baggage; its member <c>gen_ai.conversation.id</c> (OpenTelemetry GenAI) links a call to its conversation.</summary>
+    public const string Baggage = "baggage";
 }

@@ -138,7 +138,8 @@ public static class AuditReplay
                 }
             }
 
-            grants.Add(new CapabilityGrant { Actions = actions, Resources = resources });
+            // The event keeps agent_capability entries only, so their position there is the best index a replay has.
+            grants.Add(new CapabilityGrant { Index = grants.Count, Actions = actions, Resources = resources });
         }
 
         token = new CapabilityToken

@@ -12,6 +12,9 @@ public static class GatewayMetricTags
     public const string Error = "error";
     public const string Route = "route";
 
+    /// <summary>The route's risk tier from the policy (<c>low</c>, <c>critical</c>, ...).</summary>
+    public const string Tier = "tier";
+
     /// <summary>Audit metrics: the sink (<c>file</c>, <c>redis</c>).</summary>
     public const string Sink = "sink";
 

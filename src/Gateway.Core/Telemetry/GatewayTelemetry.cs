@@ -38,6 +38,7 @@ public static class GatewayTelemetry
     public const string CredentialFetchesInstrument = "gateway.upstream.credential.fetches";
     public const string CredentialCacheHitsInstrument = "gateway.upstream.credential.cache_hits";
     public const string CredentialFailuresInstrument = "gateway.upstream.credential.failures";
+    public const string UpstreamResponseBytesInstrument = "gateway.upstream.response.bytes";
 
     // From 100 µs to 10 s: a cached token and an in-memory store decide in microseconds, a Redis
     // round trip in about a millisecond, a JWKS fetch or a stalled store in up to seconds.
@@ -47,6 +48,10 @@ public static class GatewayTelemetry
     // The contract allows a revocation one second to reach every replica; the buckets centre on that.
     // From a minute to a day: capability tokens should live minutes; a long tail here is what to tighten.
     private static readonly double[] LifetimeBuckets = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+    // From 1 KiB to 1 GiB by powers of four: a JSON record, a page of them, an export, a dump.
+    private static readonly long[] ByteBuckets =
+        [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456, 1073741824];
 
     private static readonly double[] LagBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30];
 
@@ -150,6 +155,18 @@ public static class GatewayTelemetry
     public static Counter<long> CredentialFailures { get; } = Meter.CreateCounter<long>(
         CredentialFailuresInstrument, "{call}", "Allowed calls refused because the upstream credential could not be had.");
 
+    /// <summary>
+    /// Response body bytes each forwarded call sent from the upstream to the agent; tags <c>route</c>, <c>tier</c>. The sum
+    /// per route is the data that crossed the boundary, so a sudden export shows on a dashboard. Never tagged by agent or
+    /// user: the audit event names them.
+    /// </summary>
+    public static Histogram<long> UpstreamResponseBytes { get; } = Meter.CreateHistogram(
+        UpstreamResponseBytesInstrument,
+        "By",
+        "Response body bytes forwarded from upstreams to agents, per call.",
+        tags: null,
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = ByteBuckets });
+
     /// <summary>Starts <c>gateway.authorize</c> as a child of the current (server) span; null when nobody listens.</summary>
     public static Activity? StartAuthorize() => ActivitySource.StartActivity(AuthorizeSpanName, ActivityKind.Internal);
 
@@ -176,6 +193,20 @@ public static class GatewayTelemetry
         }
 
         Decisions.Add(1, tags);
+    }
+
+    /// <param name="bytes">Response body bytes written to the agent.</param>
+    /// <param name="route">The route id.</param>
+    /// <param name="tier">The route's tier.</param>
+    public static void RecordUpstreamResponseBytes(long bytes, string? route, string? tier)
+    {
+        if (UpstreamResponseBytes.Enabled)
+        {
+            UpstreamResponseBytes.Record(
+                bytes,
+                new KeyValuePair<string, object?>(GatewayMetricTags.Route, route ?? ""),
+                new KeyValuePair<string, object?>(GatewayMetricTags.Tier, tier ?? ""));
+        }
     }
 
     public static void RecordStepUpChallenge(string? route)

@@ -51,6 +51,12 @@ public sealed class CapabilityToken
 /// <summary>One <c>agent_capability</c> entry: a grant is in scope only when one entry covers both action and resource.</summary>
 public sealed class CapabilityGrant
 {
+    /// <summary>
+    /// The entry's position in the token's <c>authorization_details</c> array, counting entries of every type (other
+    /// types are skipped, so it can differ from the position in <see cref="CapabilityToken.Grants"/>).
+    /// </summary>
+    public required int Index { get; init; }
+
     public required IReadOnlyList<ActionPattern> Actions { get; init; }
     public required IReadOnlyList<ResourcePattern> Resources { get; init; }
 }

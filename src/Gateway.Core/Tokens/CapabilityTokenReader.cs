@@ -227,8 +227,10 @@ internal static class CapabilityTokenReader
         }
 
         var list = new List<CapabilityGrant>();
+        var index = -1;
         foreach (var entry in details.EnumerateArray())
         {
+            index++;
             // RFC 9396 section 2: every entry is an object with a string 'type'.
             if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
@@ -246,7 +248,7 @@ internal static class CapabilityTokenReader
                 return failure;
             }
 
-            list.Add(new CapabilityGrant { Actions = actions!, Resources = resources! });
+            list.Add(new CapabilityGrant { Index = index, Actions = actions!, Resources = resources! });
         }
 
         grants = list;

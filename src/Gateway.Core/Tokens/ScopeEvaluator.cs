@@ -7,8 +7,16 @@ public static class ScopeEvaluator
     /// In scope only when ONE grant entry covers both: an action from one entry and a resource
     /// from another must not combine into a permission nobody granted.
     /// </summary>
-    public static bool IsInScope(CapabilityToken token, string action, string resource)
+    public static bool IsInScope(CapabilityToken token, string action, string resource) => FindGrant(token, action, resource) is not null;
+
+    /// <summary>
+    /// The first grant entry that covers both, or null: the same search as <see cref="IsInScope"/>, which the audit
+    /// event names by <see cref="CapabilityGrant.Index"/> so an analyst sees which entry was used.
+    /// </summary>
+    public static CapabilityGrant? FindGrant(CapabilityToken token, string action, string resource)
     {
+        ArgumentNullException.ThrowIfNull(token);
+
         // Indexed, not foreach: enumerating an IReadOnlyList allocates an enumerator on every request.
         var grants = token.Grants;
         for (var i = 0; i < grants.Count; i++)
@@ -16,11 +24,11 @@ public static class ScopeEvaluator
             var grant = grants[i];
             if (AnyMatches(grant.Actions, action) && AnyMatches(grant.Resources, resource))
             {
-                return true;
+                return grant;
             }
         }
 
-        return false;
+        return null;
     }
 
     private static bool AnyMatches(IReadOnlyList<ActionPattern> patterns, string action)

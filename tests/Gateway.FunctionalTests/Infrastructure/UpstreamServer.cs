@@ -29,6 +29,12 @@ public sealed class UpstreamServer : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
 
+    /// <summary>
+    /// Answers in place of the fixed JSON body when set and it returns true (after the request was recorded): large,
+    /// streamed or broken responses for the audit outcome tests.
+    /// </summary>
+    public Func<HttpContext, Task<bool>>? Respond { get; set; }
+
     public static async Task<UpstreamServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -53,6 +59,11 @@ public sealed class UpstreamServer : IAsyncDisposable
                 context.Request.QueryString.Value ?? "",
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 body.ToArray()));
+            if (server.Respond is { } respond && await respond(context))
+            {
+                return;
+            }
+
             context.Response.ContentType = "application/json";
             context.Response.Headers["Gateway-Steps-Remaining"] = "999999";
             await context.Response.WriteAsync("{\"ok\":true}");

@@ -30,12 +30,14 @@ public sealed class AuditEventSerializerTests
         using var json = JsonDocument.Parse(AuditEventSerializer.ToCanonicalJson(Sample("admin")));
         var root = json.RootElement;
 
-        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin", "upstream_credential", "reason"]))
+        foreach (var member in ContractMembers.Concat(["replica", "seq", "admin", "upstream_credential", "reason", "outcome", "links"]))
         {
             Assert.True(root.TryGetProperty(member, out _), $"member {member} is missing");
         }
 
-        Assert.Equal(23, root.EnumerateObject().Count());
+        Assert.Equal(25, root.EnumerateObject().Count());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("outcome").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("links").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("upstream_credential").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("token").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("route").ValueKind);
@@ -88,6 +90,35 @@ public sealed class AuditEventSerializerTests
         Assert.Equal(["body_sha256", "method", "path"], root.GetProperty("request").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["risk_left", "steps_left"], root.GetProperty("budget").EnumerateObject().Select(p => p.Name));
         Assert.Equal(1, root.GetProperty("risk").GetInt32());
+        var outcome = root.GetProperty("outcome");
+        Assert.Equal(["body_sha256", "bytes", "complete", "duration_ms", "error", "status"], outcome.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(200, outcome.GetProperty("status").GetInt32());
+        Assert.Equal(11, outcome.GetProperty("bytes").GetInt64());
+        Assert.True(outcome.GetProperty("complete").GetBoolean());
+        var links = root.GetProperty("links");
+        Assert.Equal(["claimed", "conversation_id", "grant", "intent_evidence", "malformed", "prompt_sha256"], links.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(0, links.GetProperty("grant").GetInt32());
+        Assert.Equal(["conversation_id", "prompt_sha256"], links.GetProperty("claimed").EnumerateArray().Select(e => e.GetString()));
+        Assert.Empty(links.GetProperty("malformed").EnumerateArray());
+    }
+
+    [Fact]
+    public void Parse_OutcomeAndLinks_RoundTrip()
+    {
+        var cutOff = AuditTestData.Allowed(4) with
+        {
+            Outcome = new AuditOutcome { Status = 200, Bytes = 1_048_576, BodySha256 = new string('8', 64), DurationMs = 1200, Complete = false, Error = "response_body_client" },
+        };
+
+        foreach (var original in new[] { cutOff, AuditTestData.Refused(5) })
+        {
+            var parsed = AuditEventSerializer.Parse(AuditEventSerializer.ToCanonicalJson(original));
+
+            Assert.Equal(original.Outcome, parsed.Outcome);
+            Assert.Equal(original.Links! with { Claimed = [], Malformed = [] }, parsed.Links! with { Claimed = [], Malformed = [] });
+            Assert.Equal(original.Links.Claimed, parsed.Links.Claimed);
+            Assert.Equal(original.Links.Malformed, parsed.Links.Malformed);
+        }
     }
 
     [Fact]
@@ -135,7 +166,8 @@ public sealed class AuditEventSerializerTests
 
         var parsed = AuditEventSerializer.Parse(AuditEventSerializer.ToCanonicalJson(original));
 
-        Assert.Equal(original with { Token = null }, parsed with { Token = null });
+        Assert.Equal(original with { Token = null, Links = null }, parsed with { Token = null, Links = null });
+        Assert.Equal(original.Links!.Claimed, parsed.Links!.Claimed);
         Assert.Equal(original.Token!.Chain, parsed.Token!.Chain);
         Assert.Equal(original.Token.Grants.Select(g => (string.Join(' ', g.Actions), string.Join(' ', g.Resources))), parsed.Token.Grants.Select(g => (string.Join(' ', g.Actions), string.Join(' ', g.Resources))));
         Assert.Equal(original.Token with { Chain = [], Grants = [] }, parsed.Token with { Chain = [], Grants = [] });

@@ -27,6 +27,15 @@ internal static class AuditTestData
             Intent = IntentMethod.Explicit,
         },
         Request = new AuditRequest { Method = "GET", Path = $"/crm/customers/{i}", BodySha256 = null },
+        Outcome = new AuditOutcome { Status = 200, Bytes = 11, BodySha256 = new string('9', 64), DurationMs = 3, Complete = true },
+        Links = new AuditLinks
+        {
+            PromptSha256 = new string('7', 64),
+            ConversationId = "conv_" + i,
+            Grant = 0,
+            IntentEvidence = "sha256:" + new string('6', 64),
+            Claimed = [AuditLinks.ConversationIdName, AuditLinks.PromptSha256Name],
+        },
         Status = 200,
         Budget = new AuditBudget { StepsLeft = 49, RiskLeft = 99 },
         PolicySha256 = new string('a', 64),
@@ -43,6 +52,8 @@ internal static class AuditTestData
         Tier = "critical",
         Risk = 50,
         Request = new AuditRequest { Method = "DELETE", Path = $"/crm/customers/{i}", BodySha256 = new string('b', 64) },
+        Outcome = null,
+        Links = new AuditLinks { Malformed = [AuditLinks.PromptSha256Name] },
         Status = 403,
         Budget = null,
     };

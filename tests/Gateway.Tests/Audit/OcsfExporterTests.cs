@@ -11,6 +11,43 @@ public sealed class OcsfExporterTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Fact]
+    public void ToJson_ForwardedCall_CarriesTheOutcomeAndLinks()
+    {
+        var auditEvent = Chained(AuditTestData.Allowed(7));
+
+        using var json = JsonDocument.Parse(OcsfExporter.ToJson(auditEvent));
+        var root = json.RootElement;
+
+        var response = root.GetProperty("http_response");
+        Assert.Equal(200, response.GetProperty("code").GetInt32());
+        Assert.Equal(11, response.GetProperty("length").GetInt64());
+        Assert.Equal(3, response.GetProperty("latency").GetInt64());
+        Assert.Equal(11, root.GetProperty("traffic").GetProperty("bytes_in").GetInt64());
+        var unmapped = root.GetProperty("unmapped");
+        var outcome = unmapped.GetProperty("outcome");
+        Assert.Equal(new string('9', 64), outcome.GetProperty("body_sha256").GetString());
+        Assert.True(outcome.GetProperty("complete").GetBoolean());
+        var links = unmapped.GetProperty("links");
+        Assert.Equal(new string('7', 64), links.GetProperty("prompt_sha256").GetString());
+        Assert.Equal("conv_7", links.GetProperty("conversation_id").GetString());
+        Assert.Equal(0, links.GetProperty("grant").GetInt32());
+        Assert.Equal("sha256:" + new string('6', 64), links.GetProperty("intent_evidence").GetString());
+        Assert.Equal(["conversation_id", "prompt_sha256"], links.GetProperty("claimed").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public void ToJson_RefusedCall_HasNoResponseOrTraffic()
+    {
+        using var json = JsonDocument.Parse(OcsfExporter.ToJson(Chained(AuditTestData.Refused(8))));
+        var root = json.RootElement;
+
+        Assert.False(root.TryGetProperty("http_response", out _));
+        Assert.False(root.TryGetProperty("traffic", out _));
+        Assert.False(root.GetProperty("unmapped").TryGetProperty("outcome", out _));
+        Assert.Equal(["prompt_sha256"], root.GetProperty("unmapped").GetProperty("links").GetProperty("malformed").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public void ToJson_AllowedEvent_IsApiActivityReadSuccess()
     {
         var auditEvent = Chained(AuditTestData.Allowed(42));

@@ -41,13 +41,29 @@ public sealed class ScopeEvaluatorTests
     }
 
     [Fact]
+    public void FindGrant_SeveralEntries_ReturnsTheFirstThatGrantsBoth()
+    {
+        // Indexes as in authorization_details, where entries of other types sit between these.
+        var token = Token(
+            Grant(["crm.customers:read"], ["crm:customer/7"], index: 1),
+            Grant(["crm.customers:delete"], ["crm:customer/42"], index: 3),
+            Grant(["crm.*:*"], ["crm:customer/*"], index: 4));
+
+        Assert.Equal(3, ScopeEvaluator.FindGrant(token, "crm.customers:delete", "crm:customer/42")?.Index);
+        Assert.Equal(1, ScopeEvaluator.FindGrant(token, "crm.customers:read", "crm:customer/7")?.Index);
+        Assert.Equal(4, ScopeEvaluator.FindGrant(token, "crm.customers:read", "crm:customer/42")?.Index);
+        Assert.Null(ScopeEvaluator.FindGrant(token, "crm.customers:read", "crm:invoice/1"));
+    }
+
+    [Fact]
     public void IsInScope_NoGrants_False()
     {
         Assert.False(ScopeEvaluator.IsInScope(Token(), "crm.customers:read", "crm:customer/42"));
     }
 
-    private static CapabilityGrant Grant(string[] actions, string[] resources) => new()
+    private static CapabilityGrant Grant(string[] actions, string[] resources, int index = 0) => new()
     {
+        Index = index,
         Actions = actions.Select(a => ActionPattern.TryParse(a, out var p) ? p : throw new ArgumentException(a)).ToArray(),
         Resources = resources.Select(r => ResourcePattern.TryParse(r, out var p) ? p : throw new ArgumentException(r)).ToArray(),
     };
