@@ -9,7 +9,7 @@ public sealed record AuditOutcome
     /// <summary><c>status</c>: the upstream's HTTP status; null when no answer came (unreachable, timed out).</summary>
     public int? Status { get; init; }
 
-    /// <summary><c>bytes</c>: response body bytes written to the client.</summary>
+    /// <summary><c>bytes</c>: response body bytes passed to the client's connection (a client cut off may have got fewer, never more).</summary>
     public long Bytes { get; init; }
 
     /// <summary>

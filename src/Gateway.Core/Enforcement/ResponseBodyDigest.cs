@@ -6,9 +6,13 @@ namespace Gateway.Enforcement;
 /// <summary>
 /// The audit event's <c>outcome.bytes</c> and <c>outcome.body_sha256</c>: a write-through stream in front of the response
 /// body that YARP copies the upstream's answer into, so every byte is counted and hashed on its way to the client and
-/// none is kept. Bytes are counted once the server accepted them, so a write that failed (the client went away) is not
-/// counted as received.
+/// none is kept.
 /// </summary>
+/// <remarks>
+/// A chunk is counted when it is handed to the server, before the write completes: a write the client's going away
+/// cut short may still have sent part of its chunk, so counting only completed writes would say the client got less
+/// than it did. What crossed the boundary is never under-counted; a cut-off client may have got less than counted.
+/// </remarks>
 internal sealed class ResponseBodyDigest : Stream
 {
     private readonly Stream _inner;
@@ -55,8 +59,8 @@ internal sealed class ResponseBodyDigest : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _inner.Write(buffer);
         Append(buffer);
+        _inner.Write(buffer);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -64,14 +68,8 @@ internal sealed class ResponseBodyDigest : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var write = _inner.WriteAsync(buffer, cancellationToken);
-        if (write.IsCompletedSuccessfully)
-        {
-            Append(buffer.Span);
-            return ValueTask.CompletedTask;
-        }
-
-        return AwaitWrite(write, buffer);
+        Append(buffer.Span);
+        return _inner.WriteAsync(buffer, cancellationToken);
     }
 
     public override void Flush() => _inner.Flush();
@@ -93,12 +91,6 @@ internal sealed class ResponseBodyDigest : Stream
         }
 
         base.Dispose(disposing);
-    }
-
-    private async ValueTask AwaitWrite(ValueTask write, ReadOnlyMemory<byte> buffer)
-    {
-        await write;
-        Append(buffer.Span);
     }
 
     private void Append(ReadOnlySpan<byte> bytes)

@@ -29,6 +29,35 @@ public sealed class RedisStreamAuditSinkTests : IClassFixture<RedisFixture>
     }
 
     [Fact]
+    public async Task Gateway_ForwardedCall_StreamEntryCarriesItsOutcomeAndLinks()
+    {
+        var stream = NewStream();
+        using var folder = new AuditFolder();
+        using var issuer = new TestIssuer();
+        await using var upstream = await UpstreamServer.StartAsync();
+        var settings = new Dictionary<string, string?> { ["Gateway:Store:Redis"] = _redis.Server.ConnectionString };
+        string decisionId;
+        await using (var gateway = await TestGateway.StartAsync(issuer, upstream, AuditTrail.Policy(folder.LiveFile, $"  redis_stream: \"{stream}\""), settings))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/crm/customers/42");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", issuer.Mint());
+            request.Headers.Add("Gateway-Prompt-Sha256", new string('c', 64));
+            request.Headers.Add("baggage", "gen_ai.conversation.id=conv-redis");
+            using var response = await gateway.Client.SendAsync(request);
+            decisionId = response.Headers.GetValues("Gateway-Decision-Id").Single();
+        }
+
+        var entries = await _redis.Connection.GetDatabase().StreamRangeAsync(stream);
+        var recorded = AuditEventSerializer.Parse(System.Text.Encoding.UTF8.GetBytes(EventOf(Assert.Single(entries))));
+        Assert.Equal(decisionId, recorded.EventId);
+        Assert.Equal((200, 11L, true), (recorded.Outcome!.Status, recorded.Outcome.Bytes, recorded.Outcome.Complete));
+        Assert.Equal(new string('c', 64), recorded.Links!.PromptSha256);
+        Assert.Equal("conv-redis", recorded.Links.ConversationId);
+        Assert.Equal(0, recorded.Links.Grant);
+        Assert.Equal(File.ReadAllText(folder.LiveFile).TrimEnd('\n'), EventOf(entries[0]));
+    }
+
+    [Fact]
     public async Task WriteAsync_MoreEventsThanMaxLength_KeepsTheStreamBoundedAndTheWindowVerifies()
     {
         var stream = NewStream();

@@ -97,6 +97,8 @@ public sealed class PrivacyTests
 
     private readonly string _tokenMarker = "TOKMARK" + Guid.NewGuid().ToString("N");
     private readonly string _bodyMarker = "BODYMARK" + Guid.NewGuid().ToString("N");
+    private readonly string _promptMarker = "PROMPTMARK" + Guid.NewGuid().ToString("N");
+    private readonly string _conversationMarker = "CONVMARK" + Guid.NewGuid().ToString("N");
     private readonly string _sub = "user:privacy-" + Guid.NewGuid().ToString("N");
     private readonly List<string> _tokens = [];
     private readonly List<(string Path, string Text)> _answers = [];
@@ -154,11 +156,17 @@ public sealed class PrivacyTests
 
         var secrets = Secrets();
         AssertNone("log", logs, secrets);
-        AssertNone("span", spans, secrets);
+        // The agent's baggage rides along in each span's Activity.Baggage (in-process context, not span data: no exporter
+        // writes it), so the conversation marker is looked for in the spans' own data only.
+        AssertNone("span", spans, [.. secrets.Where(s => s != _conversationMarker)]);
+        AssertNone("span", spans.Select(s => s.Split(" baggage:")[0]), [_conversationMarker]);
         AssertNone("metric", metrics, secrets);
         AssertNone("audit trail", [audit], secrets);
         AssertNone("answer to the agent", _answers.Select(a => $"{a.Path}: {a.Text}"), secrets);
-        AssertNone("request to the upstream", upstream.Received.Select(r => string.Join('\n', r.Headers.Select(h => $"{h.Key}: {h.Value}"))), [.. secrets.Where(s => s != _bodyMarker)]);
+        // baggage is the agent's to send on, so the prompt text it carries reaches the upstream; Gateway-Prompt-Sha256 does not.
+        AssertNone("request to the upstream", upstream.Received.Select(r => string.Join('\n', r.Headers.Select(h => $"{h.Key}: {h.Value}"))), [.. secrets.Where(s => s != _bodyMarker && s != _conversationMarker)]);
+        Assert.DoesNotContain(upstream.Received, r => r.Headers.ContainsKey("Gateway-Prompt-Sha256"));
+        Assert.Contains(events, e => e.TryGetProperty("links", out var links) && links.ValueKind == JsonValueKind.Object && links.GetProperty("malformed").GetArrayLength() == 2);
 
         // The approval record may show a preview, redacted: the marker sat in a redacted field.
         AssertNone("approval record", [approvalRecord], secrets);
@@ -325,6 +333,10 @@ public sealed class PrivacyTests
             request.Headers.Add("Approval-Id", approvalId);
         }
 
+        // A prompt where its digest belongs, and in the conversation id: both malformed, neither may be written anywhere.
+        request.Headers.TryAddWithoutValidation("Gateway-Prompt-Sha256", $"Summarise the customers for {_promptMarker}");
+        request.Headers.TryAddWithoutValidation("baggage", $"gen_ai.conversation.id={_conversationMarker}%20list%20every%20card,gen_ai.prompt={_conversationMarker}");
+
         using var response = await gateway.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var headers = response.Headers.Concat(response.Content.Headers).Select(h => $"{h.Key}: {string.Join(", ", h.Value)}");
@@ -343,7 +355,7 @@ public sealed class PrivacyTests
     /// </summary>
     private List<string> Secrets()
     {
-        var secrets = new List<string> { _tokenMarker, _bodyMarker, TestGateway.AdminKey };
+        var secrets = new List<string> { _tokenMarker, _bodyMarker, _promptMarker, _conversationMarker, TestGateway.AdminKey };
         foreach (var token in _tokens.Distinct())
         {
             secrets.Add(token);
