@@ -299,9 +299,11 @@ public static class AuditEventSerializer
     private static void StringArray(CanonicalJsonWriter json, IReadOnlyList<string> values)
     {
         json.StartArray();
-        foreach (var value in values)
+
+        // Indexed, not foreach: enumerating an array through IReadOnlyList boxes an enumerator, once per event for links.
+        for (var i = 0; i < values.Count; i++)
         {
-            json.String(value);
+            json.String(values[i]);
         }
 
         json.EndArray();
