@@ -10,6 +10,7 @@ using Gateway.Redis.Audit;
 using Gateway.Redis.Budgets;
 using Gateway.Redis.Revocation;
 using Gateway.Revocation;
+using Gateway.StatusLists;
 using Gateway.Telemetry;
 using Gateway.Tokens;
 using Gateway.Upstreams;
@@ -94,7 +95,12 @@ public static class GatewayApp
             sp.GetRequiredService<BudgetCharger>(),
             sp.GetRequiredService<RevocationIndex>(),
             sp.GetRequiredService<ApprovalFlow>(),
-            sp.GetRequiredService<SenderConstraintCheck>()));
+            sp.GetRequiredService<SenderConstraintCheck>(),
+            sp.GetRequiredService<StatusListCache>()));
+        // Status lists are fetched like issuer keys: the issuer chooses the URL under the policy's status_lists prefixes.
+        services.AddHttpClient("status-lists").ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddSingleton(sp => new StatusListCache(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient("status-lists"), time, sp.GetRequiredService<ILogger<StatusListCache>>()));
         services.AddSingleton(sp => new AdminEvents(sp.GetRequiredService<ILogger<AdminEvents>>(), sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time));
         services.AddSingleton(sp => new DelegationServices(
             sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
@@ -310,6 +316,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<IRevocationStore>());
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationIndex>());
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationSynchronizer>());
+        builder.Services.AddSingleton(shared.GetRequiredService<StatusListCache>());
         builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
         builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
         builder.Services.AddSingleton(shared.GetRequiredService<UpstreamCredentials>());
@@ -324,6 +331,9 @@ public static class GatewayApp
         // Per-request framework logs cost more than the decision itself; the decision line is ours.
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("Yarp", LogLevel.Warning);
+
+        // A list server that is down would log every failed fetch with its stack; the gateway's own warning (1602) says it once, plainly.
+        logging.AddFilter("System.Net.Http.HttpClient.status-lists", LogLevel.Warning);
         logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

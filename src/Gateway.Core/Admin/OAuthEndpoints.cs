@@ -76,7 +76,7 @@ internal static class OAuthEndpoints
         return Revoked();
     }
 
-    private static async Task<IResult> IntrospectAsync(HttpContext context, RevocationIndex index, PolicyMonitor policies, CancellationToken cancellationToken)
+    private static async Task<IResult> IntrospectAsync(HttpContext context, RevocationIndex index, PolicyMonitor policies, StatusLists.StatusListCache statusLists, CancellationToken cancellationToken)
     {
         var (token, problem) = await ReadTokenAsync(context.Request, cancellationToken);
         if (problem is not null)
@@ -85,8 +85,12 @@ internal static class OAuthEndpoints
         }
 
         context.Response.Headers.CacheControl = "no-store";
-        var validated = await policies.Current.Tokens.ValidateAsync(token!, cancellationToken);
-        if (!validated.IsValid || index.Match(validated.Token) is not null)
+        var snapshot = policies.Current;
+        var validated = await snapshot.Tokens.ValidateAsync(token!, cancellationToken);
+
+        // A token whose status list cannot be had is not known to be active, so it is not reported as such.
+        if (!validated.IsValid || index.Match(validated.Token) is not null
+            || (validated.Token!.StatusList is not null && (await statusLists.CheckAsync(validated.Token, snapshot, cancellationToken)).Outcome != StatusLists.StatusOutcome.Valid))
         {
             // RFC 7662 section 2.2: an inactive token gets "active": false and nothing else, whatever the reason.
             return Results.Bytes("""{"active":false}"""u8.ToArray(), "application/json");

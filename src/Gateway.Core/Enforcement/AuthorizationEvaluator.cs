@@ -3,6 +3,7 @@ using Gateway.Approvals;
 using Gateway.Budgets;
 using Gateway.Policy;
 using Gateway.Revocation;
+using Gateway.StatusLists;
 using Gateway.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -22,14 +23,18 @@ public sealed class AuthorizationEvaluator
     private readonly ApprovalFlow? _approvals;
     private readonly ApprovalFlow.Charge _charge;
     private readonly SenderConstraintCheck _senderConstraints;
+    private readonly StatusListCache? _statusLists;
+    private static readonly TimeSpan StatusListRetry = TimeSpan.FromSeconds(1);
 
     /// <param name="time">The clock for step-up ages.</param>
     /// <param name="budgets">Where allowed calls are charged; null evaluates without charging (<c>gateway explain</c>).</param>
     /// <param name="revocations">The replica's in-memory revocation rules; null checks none (<c>gateway explain</c> offline).</param>
     /// <param name="approvals">Checks and requests approvals (check 8); null refuses every call that needs one, with no approval id.</param>
     /// <param name="senderConstraints">Check 4 (DPoP proofs, certificate binding); null checks proofs against this process only.</param>
-    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null, ApprovalFlow? approvals = null, SenderConstraintCheck? senderConstraints = null)
+    /// <param name="statusLists">The Token Status Lists of check 3; null refuses every token that names one as unverifiable (503, or <c>on_store_failure</c>).</param>
+    public AuthorizationEvaluator(TimeProvider time, BudgetCharger? budgets, RevocationIndex? revocations = null, ApprovalFlow? approvals = null, SenderConstraintCheck? senderConstraints = null, StatusListCache? statusLists = null)
     {
+        _statusLists = statusLists;
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
         _budgets = budgets;
@@ -120,6 +125,12 @@ public sealed class AuthorizationEvaluator
             return Refuse(decision, route, GatewayError.InvalidToken, revoked.Describe(), "revoked");
         }
 
+        //    And, for a token that names one, its entry in its issuer's status list: from memory too, once fetched.
+        if (token.StatusList is not null && await CheckStatusListAsync(context, decision, route, token) is { } refusedByStatus)
+        {
+            return refusedByStatus;
+        }
+
         // 4. Sender constraint: a DPoP proof by the token's key (RFC 9449), its client certificate (RFC 8705).
         if (await _senderConstraints.CheckAsync(context, decision, route, token, credential.TokenCharacters, credential.IsDpop) is { } refused)
         {
@@ -168,6 +179,34 @@ public sealed class AuthorizationEvaluator
         }
 
         return decision;
+    }
+
+    private async ValueTask<AuthorizationDecision?> CheckStatusListAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, CapabilityToken token)
+    {
+        var status = _statusLists is null
+            ? new StatusCheck(StatusOutcome.Unavailable, "The token names a status list, and this gateway was started without status list support, so it cannot tell whether the token was revoked.")
+            : await _statusLists.CheckAsync(token, route.Snapshot, context.RequestAborted);
+        switch (status.Outcome)
+        {
+            case StatusOutcome.Valid:
+                return null;
+            case StatusOutcome.Revoked:
+                return Refuse(decision, route, GatewayError.InvalidToken, status.Detail!, "revoked");
+            case StatusOutcome.OutOfRange:
+                return Refuse(decision, route, GatewayError.InvalidToken, status.Detail!, "status_list");
+        }
+
+        // A list that cannot be had is a store that cannot be reached: the same rule as budgets and DPoP replay.
+        var gateway = route.Snapshot.Policy.Gateway;
+        if (gateway.OnStoreFailure == StoreFailureMode.AllowBelowTier && gateway.AllowBelowTier is { } tier
+            && route.Snapshot.Policy.Tiers.TryGetValue(tier, out var limit) && route.Tier.Rank <= limit.Rank)
+        {
+            decision.Degraded = true;
+            return null;
+        }
+
+        decision.RetryAfter = StatusListRetry;
+        return Refuse(decision, route, GatewayError.PolicyStoreUnavailable, status.Detail + " Retry shortly.", "status_list_unavailable");
     }
 
     private string? CheckStepUp(CompiledRoute route, CapabilityToken token, TimeSpan skew)

@@ -15,6 +15,9 @@ public sealed record GatewayPolicy
 
     /// <summary>OpenID Shared Signals transmitters whose security events revoke tokens (<c>POST /signals/events</c>); null when not configured.</summary>
     public SignalSettings? Signals { get; init; }
+
+    /// <summary>How Token Status Lists are fetched and cached (<c>status_list_cache</c>); defaults when not configured.</summary>
+    public StatusListCacheSettings StatusListCache { get; init; } = new();
     public IReadOnlyDictionary<string, TierSettings> Tiers { get; init; } = new Dictionary<string, TierSettings>(StringComparer.Ordinal);
     public BudgetSettings Budgets { get; init; } = new();
     public ApprovalSettings Approvals { get; init; } = new();
@@ -137,6 +140,29 @@ public sealed record IssuerSettings
 
     /// <summary>Accepted <c>typ</c> header values. Default <c>at+jwt</c>.</summary>
     public IReadOnlyList<string> Types { get; init; } = ["at+jwt"];
+
+    /// <summary>
+    /// <c>status_lists</c>: URL prefixes a token's <c>status.status_list.uri</c> may start with (each an absolute https
+    /// URL, or http on loopback). Empty by default: a token of this issuer that names a status list is then refused,
+    /// since the gateway fetches only from places the policy names.
+    /// </summary>
+    public IReadOnlyList<Uri> StatusLists { get; init; } = [];
+}
+
+/// <summary>
+/// <c>status_list_cache</c>: how the gateway fetches and keeps the Token Status Lists that tokens point at
+/// (draft-ietf-oauth-status-list). Every value has a default; the section is optional.
+/// </summary>
+public sealed record StatusListCacheSettings
+{
+    /// <summary>Longest a list is kept, whatever its <c>ttl</c> says, and how long one without a <c>ttl</c> is kept. Default 5 minutes.</summary>
+    public TimeSpan MaxTtl { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Largest decompressed list accepted, in bytes. Default 1 MiB (8,388,608 one-bit entries).</summary>
+    public int MaxBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Longest one fetch of a list may take. Default 5 seconds.</summary>
+    public TimeSpan FetchTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>

@@ -12,7 +12,7 @@ internal sealed partial class PolicyBinder
         foreach (var (file, item, index) in MergedItems("issuers", "a list of issuers such as - issuer: https://idp.example"))
         {
             var label = MappingReader.Peek(item, "issuer") is { } peeked ? $"in issuer '{peeked}'" : $"in issuers[{index}]";
-            var reader = MappingReader.Open(file, item, label, ["issuer", "jwks_file", "jwks_uri", "algorithms", "types"]);
+            var reader = MappingReader.Open(file, item, label, ["issuer", "jwks_file", "jwks_uri", "algorithms", "types", "status_lists"]);
             var name = reader?.Scalar("issuer", required: true);
             if (reader is null || name is null)
             {
@@ -38,6 +38,7 @@ internal sealed partial class PolicyBinder
                 JwksUri = jwksUri,
                 Algorithms = BindAlgorithms(reader) ?? defaults.Algorithms,
                 Types = reader.ScalarList("types", required: reader.Has("types"))?.Select(t => t.Value ?? "").ToList() ?? defaults.Types,
+                StatusLists = BindStatusListPrefixes(reader),
             });
         }
 
@@ -97,7 +98,42 @@ internal sealed partial class PolicyBinder
         return (null, parsed);
     }
 
-    private static bool IsLoopback(Uri uri) =>
+    /// <summary>
+    /// <c>status_lists</c>: the URL prefixes a token's status list may be fetched from. Each is an absolute https URL
+    /// (http only on loopback, as for <c>jwks_uri</c>) with a path, no query, fragment or user info, so a prefix
+    /// cannot be widened by what follows it.
+    /// </summary>
+    private static List<Uri> BindStatusListPrefixes(MappingReader reader)
+    {
+        var prefixes = new List<Uri>();
+        foreach (var item in reader.ScalarList("status_lists", required: reader.Has("status_lists")) ?? [])
+        {
+            var text = item.Value ?? "";
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttps && parsed.Scheme != Uri.UriSchemeHttp))
+            {
+                reader.File.Error(item, $"status list prefix '{text}' {reader.Where} must be an absolute https URL such as https://idp.example/status/");
+                continue;
+            }
+
+            if (parsed.Scheme == Uri.UriSchemeHttp && !IsLoopback(parsed))
+            {
+                reader.File.Error(item, $"status list prefix '{text}' {reader.Where} must use https (plain http is accepted only for localhost, 127.0.0.1 or [::1]): a list fetched in clear could be swapped on the way");
+                continue;
+            }
+
+            if (parsed.Query.Length > 0 || parsed.Fragment.Length > 0 || parsed.UserInfo.Length > 0 || !text.EndsWith('/'))
+            {
+                reader.File.Error(item, $"status list prefix '{text}' {reader.Where} must end with '/' and have no query, fragment or user info, so that it names a folder of lists (https://idp.example/status/)");
+                continue;
+            }
+
+            prefixes.Add(parsed);
+        }
+
+        return prefixes;
+    }
+
+    internal static bool IsLoopback(Uri uri) =>
         string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 

@@ -47,6 +47,7 @@ internal sealed partial class PolicyBinder
         var gateway = BindGateway();
         var delegation = BindDelegation(issuers, gateway);
         var signals = BindSignals(issuers);
+        var statusListCache = BindStatusListCache();
         BindUpstreamAuth(delegation);
         var admin = BindAdmin();
         var budgets = BindBudgets();
@@ -67,6 +68,7 @@ internal sealed partial class PolicyBinder
             Issuers = issuers,
             Delegation = delegation,
             Signals = signals,
+            StatusListCache = statusListCache,
             Tiers = _tiers.ToDictionary(t => t.Key, t => t.Value.Tier, StringComparer.Ordinal),
             Budgets = budgets,
             Approvals = approvals,

@@ -4,7 +4,7 @@ namespace Gateway.Policy;
 internal static class PolicyNames
 {
     /// <summary>Sections that may appear in only one file of a folder.</summary>
-    public static readonly string[] SingleSections = ["gateway", "admin", "delegation", "signals", "budgets", "approvals", "audit", "telemetry"];
+    public static readonly string[] SingleSections = ["gateway", "admin", "delegation", "signals", "status_list_cache", "budgets", "approvals", "audit", "telemetry"];
 
     /// <summary>Sections whose entries merge across the files of a folder.</summary>
     public static readonly string[] MergedSections = ["issuers", "tiers", "upstreams", "routes"];

@@ -1,9 +1,7 @@
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using Gateway.Policy;
 using Gateway.Tokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Gateway.Signals;
 
@@ -121,7 +119,7 @@ public static class SecurityEventTokenVerifier
             return Refuse("invalid_key", "The SET's 'kid' names no key of the transmitter for its algorithm.");
         }
 
-        if (!Verify(compact, jose.Algorithm, key))
+        if (!JwsSignature.Verify(compact, jose.Algorithm, key, out _))
         {
             return Refuse("invalid_key", "The SET's signature does not verify with the transmitter's key.");
         }
@@ -192,31 +190,6 @@ public static class SecurityEventTokenVerifier
             JsonValueKind.Array => aud.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && a.ValueEquals(audience)),
             _ => false,
         };
-    }
-
-    private static bool Verify(string compact, string algorithm, IssuerKey key)
-    {
-        var signatureStart = compact.LastIndexOf('.') + 1;
-        var input = Encoding.ASCII.GetBytes(compact[..(signatureStart - 1)]);
-        var signature = Base64Url.DecodeFromChars(compact.AsSpan(signatureStart));
-        var factory = key.SecurityKey.CryptoProviderFactory ?? CryptoProviderFactory.Default;
-        SignatureProvider? provider = null;
-        try
-        {
-            provider = factory.CreateForVerifying(key.SecurityKey, algorithm);
-            return provider.Verify(input, signature);
-        }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException or SecurityTokenException or System.Security.Cryptography.CryptographicException)
-        {
-            return false;
-        }
-        finally
-        {
-            if (provider is not null)
-            {
-                factory.ReleaseSignatureProvider(provider);
-            }
-        }
     }
 
     private static string? String(JsonElement payload, string name) =>

@@ -44,6 +44,9 @@ public sealed class CapabilityToken
     /// <summary><c>cnf.x5t#S256</c>: the client certificate thumbprint the token is bound to.</summary>
     public string? ConfirmationX5tS256 { get; init; }
 
+    /// <summary><c>status.status_list</c>: the token's entry in its issuer's Token Status List, checked at check 3; null when it has none.</summary>
+    public StatusLists.StatusListReference? StatusList { get; init; }
+
     /// <summary>Hops of <c>act</c> nesting (1 = the agent acts directly for the user).</summary>
     public int DelegationDepth => Actors.Count;
 }

@@ -42,7 +42,8 @@ internal static class CapabilityTokenReader
             || (failure = ReadCap(payload, out var cap)) is not null
             || (failure = ReadIdentifier(payload, "acr", required: false, out var acr)) is not null
             || (failure = ReadDate(payload, "auth_time", required: false, out var authTime)) is not null
-            || (failure = ReadConfirmation(payload, out var jkt, out var x5t)) is not null)
+            || (failure = ReadConfirmation(payload, out var jkt, out var x5t)) is not null
+            || (failure = ReadStatus(payload, out var status)) is not null)
         {
             return failure;
         }
@@ -67,6 +68,7 @@ internal static class CapabilityTokenReader
             AuthTime = authTime,
             ConfirmationJkt = jkt,
             ConfirmationX5tS256 = x5t,
+            StatusList = status,
         };
         return null;
     }
@@ -282,6 +284,50 @@ internal static class CapabilityTokenReader
     }
 
     private readonly record struct CapClaims(int? MaxSteps, IntentMethod Intent, string? Evidence, IReadOnlyList<string>? Chain);
+
+    /// <summary>
+    /// <c>status</c> (draft-ietf-oauth-status-list section 6.2): an object of status mechanisms, of which the gateway
+    /// knows <c>status_list</c> (<c>idx</c>, a non-negative integer, and <c>uri</c>, an absolute https URL, or http on
+    /// loopback); others are ignored. A malformed reference refuses the token: skipping it would skip the revocation
+    /// check its issuer asked for.
+    /// </summary>
+    private static TokenFailure? ReadStatus(JsonElement payload, out StatusLists.StatusListReference? status)
+    {
+        status = null;
+        if (!payload.TryGetProperty("status", out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return TokenFailures.Invalid("status", "is not an object");
+        }
+
+        if (!element.TryGetProperty("status_list", out var list))
+        {
+            return null;
+        }
+
+        if (list.ValueKind != JsonValueKind.Object
+            || !list.TryGetProperty("idx", out var idx) || idx.ValueKind != JsonValueKind.Number || !idx.TryGetInt64(out var index) || index < 0
+            || !list.TryGetProperty("uri", out var uri) || uri.ValueKind != JsonValueKind.String)
+        {
+            return TokenFailures.Invalid("status.status_list", "is not an object with 'idx' (a non-negative integer) and 'uri' (a string)");
+        }
+
+        var text = uri.GetString()!;
+        if (text.Length is 0 or > StatusLists.StatusListReference.MaxUriLength
+            || !Uri.TryCreate(text, UriKind.Absolute, out var location)
+            || !(location.Scheme == Uri.UriSchemeHttps || (location.Scheme == Uri.UriSchemeHttp && Policy.PolicyBinder.IsLoopback(location)))
+            || location.UserInfo.Length > 0 || location.Fragment.Length > 0)
+        {
+            return TokenFailures.Invalid("status.status_list.uri", "is not an absolute https URL (http only on loopback) without user info or fragment");
+        }
+
+        status = new StatusLists.StatusListReference(text, location, index);
+        return null;
+    }
 
     private static TokenFailure? ReadCap(JsonElement payload, out CapClaims cap)
     {

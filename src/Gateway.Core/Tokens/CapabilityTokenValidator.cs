@@ -177,6 +177,13 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
                 return Refuse(failure, issuerName);
             }
 
+            // Before anything is fetched for it: the issuer's policy names where its lists live, so a token cannot
+            // make the gateway request an address of its choosing.
+            if (capabilityToken!.StatusList is { } status && !status.IsUnder(issuer.Settings.StatusLists))
+            {
+                return Refuse(TokenFailures.StatusListNotAllowed, issuerName);
+            }
+
             failure = VerifySignature(token, header.Algorithm, key);
             if (failure is not null)
             {
@@ -252,52 +259,24 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
     /// <summary>
     /// Only the signature: issuer, audience, lifetime and type were checked above and in CapabilityTokenReader
     /// with the gateway's own rules and reasons, the algorithm is the one already vetted for this key, and
-    /// the key is the single one kid selected. Verified directly over the signing input with the key's
-    /// IdentityModel signature provider (the same cryptography a JsonWebTokenHandler would run), so the
-    /// header and claims, already parsed once, are not parsed a second time.
+    /// the key is the single one kid selected. <see cref="JwsSignature"/> verifies directly over the signing
+    /// input, so the header and claims, already parsed once, are not parsed a second time.
     /// </summary>
     private TokenFailure? VerifySignature(string token, string algorithm, IssuerKey key)
     {
-        // Decode checked the shape: three base64url parts between two dots.
-        var signatureStart = token.LastIndexOf('.') + 1;
-        var inputLength = signatureStart - 1;
-        var input = ArrayPool<byte>.Shared.Rent(inputLength);
-        var signature = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(token.Length - signatureStart));
-        var factory = key.SecurityKey.CryptoProviderFactory ?? CryptoProviderFactory.Default;
-        SignatureProvider? provider = null;
-        try
+        // Decode checked the alphabet, not the length: a signature part no decoder accepts is a malformed JWS.
+        if (!Base64Url.IsValid(token.AsSpan(token.LastIndexOf('.') + 1)))
         {
-            // A JWS is ASCII (Decode refused anything else), so each character is its byte.
-            System.Text.Encoding.ASCII.GetBytes(token.AsSpan(0, inputLength), input);
-            if (Base64Url.DecodeFromChars(token.AsSpan(signatureStart), signature, out _, out var signatureLength) != OperationStatus.Done)
-            {
-                return TokenFailures.NotCompactJws;
-            }
-
-            provider = factory.CreateForVerifying(key.SecurityKey, algorithm);
-            if (provider.Verify(input, 0, inputLength, signature, 0, signatureLength))
-            {
-                return null;
-            }
-
-            LogSignatureRejected(_logger, key.KeyId, null);
-            return TokenFailures.SignatureInvalid;
+            return TokenFailures.NotCompactJws;
         }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException or SecurityTokenException or System.Security.Cryptography.CryptographicException)
+
+        if (JwsSignature.Verify(token, algorithm, key, out var error))
         {
-            LogSignatureRejected(_logger, key.KeyId, e);
-            return e is NotSupportedException or SecurityTokenInvalidAlgorithmException ? TokenFailures.AlgorithmNotForKey : TokenFailures.SignatureInvalid;
+            return null;
         }
-        finally
-        {
-            if (provider is not null)
-            {
-                factory.ReleaseSignatureProvider(provider);
-            }
 
-            ArrayPool<byte>.Shared.Return(input);
-            ArrayPool<byte>.Shared.Return(signature);
-        }
+        LogSignatureRejected(_logger, key.KeyId, error);
+        return error is NotSupportedException or SecurityTokenInvalidAlgorithmException ? TokenFailures.AlgorithmNotForKey : TokenFailures.SignatureInvalid;
     }
 
     private TokenValidationResult Refuse(TokenFailure failure, string? issuer)

@@ -66,6 +66,9 @@ internal static class TokenFailures
 
     public static TokenFailure ExpiryBeforeIssue { get; } = Invalid("exp", "is not after 'iat'");
 
+    public static TokenFailure StatusListNotAllowed { get; } = Invalid(
+        "status.status_list.uri", "is not under a status list location configured for its issuer ('status_lists' in the gateway policy); the gateway fetches status lists only from there");
+
     public static TokenFailure KeyReferenceHeader(string header) => header switch
     {
         "jku" => JkuHeader,
