@@ -33,10 +33,12 @@ public sealed class StatusListHostileTests(StatusListFixture fixture) : IClassFi
         { "zero-ttl", "'ttl' is not a positive number" },
         { "wrong-content-type", "not application/statuslist+jwt" },
         { "server-error", "answered 500" },
-        { "not-a-jws", "not a compact JWS" },
+        { "plain-text", "not a compact JWS" },
         { "oversized-body", "body is larger than" },
     };
 
+    // Kind names stay clear of the privacy test's garbage-token marker ("not-a"): that test treats every span in the
+    // process, the list server's included, as a place a secret must not appear.
     [Theory]
     [MemberData(nameof(UnusableLists))]
     public async Task UnusableList_Is503PolicyStoreUnavailable_NamingTheProblem_AndNothingIsForwarded(string kind, string problemFragment)
@@ -67,7 +69,7 @@ public sealed class StatusListHostileTests(StatusListFixture fixture) : IClassFi
             case "zero-ttl": fixture.Lists.Serve(path, Signed(ttl: 0)); break;
             case "wrong-content-type": fixture.Lists.Serve(path, Signed(), contentType: "application/json"); break;
             case "server-error": fixture.Lists.Serve(path, "oops", status: 500); break;
-            case "not-a-jws": fixture.Lists.Serve(path, "this is not a status list"); break;
+            case "plain-text": fixture.Lists.Serve(path, "this is not a status list"); break;
             case "oversized-body": fixture.Lists.Serve(path, new string('a', (2 * 65536) + (64 * 1024) + 1)); break;
             default: throw new ArgumentOutOfRangeException(nameof(kind));
         }
