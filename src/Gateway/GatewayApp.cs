@@ -9,6 +9,7 @@ using Gateway.Redis.Approvals;
 using Gateway.Redis.Audit;
 using Gateway.Redis.Budgets;
 using Gateway.Redis.Revocation;
+using Gateway.Redis.StatusLists;
 using Gateway.Revocation;
 using Gateway.StatusLists;
 using Gateway.Telemetry;
@@ -103,7 +104,8 @@ public static class GatewayApp
             sp.GetRequiredService<IHttpClientFactory>().CreateClient("status-lists"), time, sp.GetRequiredService<ILogger<StatusListCache>>()));
         services.AddSingleton(sp => new AdminEvents(sp.GetRequiredService<ILogger<AdminEvents>>(), sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time));
         services.AddSingleton(sp => new DelegationServices(
-            sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<BudgetCharger>().Store, sp.GetRequiredService<RevocationIndex>(), time, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IStatusListStore>()));
+        services.AddSingleton(sp => new PublishedStatusListEndpoint(sp.GetRequiredService<IStatusListStore>(), sp.GetRequiredService<DelegationServices>(), time));
         services.AddSingleton(sp => new AdminKeyAuthenticator(
             sp.GetRequiredService<PolicyMonitor>(),
             sp.GetRequiredService<IConfiguration>()[AdminKeyAuthenticator.EnvironmentVariable]));
@@ -185,12 +187,19 @@ public static class GatewayApp
             return new BudgetCharger(store, local, sp.GetRequiredService<ILogger<BudgetCharger>>());
         });
 
+        services.AddSingleton<IStatusListStore>(sp => sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+            ? new RedisStatusListStore(sp.GetRequiredService<IConnectionMultiplexer>(), timeProvider: sp.GetRequiredService<TimeProvider>())
+            : new InMemoryStatusListStore(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IRevocationStore>(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
-            return sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+            IRevocationStore store = sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
                 ? new RedisRevocationStore(sp.GetRequiredService<IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<RedisRevocationStore>>(), timeProvider: time)
                 : new InMemoryRevocationStore(time);
+
+            // Every revocation, whichever endpoint received it, also sets the revoked children's bits in the published list.
+            return new StatusPublishingRevocationStore(
+                store, sp.GetRequiredService<IStatusListStore>(), sp.GetRequiredService<PolicyMonitor>(), sp.GetRequiredService<ILogger<StatusPublishingRevocationStore>>());
         });
         services.AddSingleton(sp => new RevocationIndex(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new RevocationSynchronizer(
@@ -317,6 +326,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationIndex>());
         builder.Services.AddSingleton(shared.GetRequiredService<RevocationSynchronizer>());
         builder.Services.AddSingleton(shared.GetRequiredService<StatusListCache>());
+        builder.Services.AddSingleton(shared.GetRequiredService<PublishedStatusListEndpoint>());
         builder.Services.AddSingleton(shared.GetRequiredService<DelegationServices>());
         builder.Services.AddSingleton(shared.GetRequiredService<ApprovalService>());
         builder.Services.AddSingleton(shared.GetRequiredService<UpstreamCredentials>());

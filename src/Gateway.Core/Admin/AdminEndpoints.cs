@@ -35,6 +35,9 @@ public static class AdminEndpoints
 
         // The parent token may authorize its own delegation, so this one checks credentials itself.
         DelegationEndpoints.Map(endpoints);
+
+        // No admin key: relying parties that accept the gateway's child tokens fetch it (docs/revocation.md).
+        StatusLists.PublishedStatusListEndpoint.Map(endpoints);
         endpoints.MapGatewayApprovals();
         return endpoints;
     }

@@ -38,6 +38,7 @@ internal static class DelegationEndpoints
         AdminKeyAuthenticator admins,
         DelegationServices delegations,
         RevocationIndex revocations,
+        StatusLists.StatusListCache statusLists,
         AdminEvents events,
         CancellationToken cancellationToken)
     {
@@ -82,6 +83,21 @@ internal static class DelegationEndpoints
             return InvalidToken(request, "The parent token is revoked, so nothing can be delegated from it. " + revoked.Describe(), DelegationErrors.Revoked);
         }
 
+        // A parent revoked by its issuer's status list is as revoked as one the index names; one whose list cannot be had cannot be known not to be.
+        if (parent.StatusList is not null)
+        {
+            var status = await statusLists.CheckAsync(parent, snapshot, cancellationToken);
+            if (status.Outcome == StatusLists.StatusOutcome.Unavailable)
+            {
+                return Problem(503, "policy_store_unavailable", status.Detail!);
+            }
+
+            if (status.Outcome != StatusLists.StatusOutcome.Valid)
+            {
+                return InvalidToken(request, "The parent token is revoked, so nothing can be delegated from it. " + status.Detail, DelegationErrors.Revoked);
+            }
+        }
+
         // A DPoP-bound token is only usable with a proof from its key (check 4). Presented here as a plain bearer, a
         // stolen bound token would otherwise buy an unbound child with the same grants.
         if (adminKey is null && parent.ConfirmationJkt is not null)
@@ -109,6 +125,10 @@ internal static class DelegationEndpoints
         catch (BudgetStoreUnavailableException ex)
         {
             return Problem(503, "policy_store_unavailable", ex.Message);
+        }
+        catch (StatusLists.StatusListStoreUnavailableException ex)
+        {
+            return Problem(503, "policy_store_unavailable", ex.Message + " The child's status list entry could not be allocated, so nothing was minted.");
         }
 
         if (!result.Succeeded)
@@ -262,13 +282,15 @@ public sealed class DelegationServices : IDisposable
 {
     private readonly IBudgetStore _budgets;
     private readonly RevocationIndex _revocations;
+    private readonly StatusLists.IStatusListStore? _statusLists;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly Lock _lock = new();
     private (PolicySnapshot Snapshot, DelegationService Service, SigningKey Key)? _current;
 
-    public DelegationServices(IBudgetStore budgets, RevocationIndex revocations, TimeProvider time, ILoggerFactory loggers)
+    public DelegationServices(IBudgetStore budgets, RevocationIndex revocations, TimeProvider time, ILoggerFactory loggers, StatusLists.IStatusListStore? statusLists = null)
     {
+        _statusLists = statusLists;
         _budgets = budgets;
         _revocations = revocations;
         _time = time;
@@ -293,7 +315,7 @@ public sealed class DelegationServices : IDisposable
             // The previous key stays undisposed: a request may still be minting with it, and a
             // key object is small; the GC reclaims it once nothing holds the old service.
             var key = SigningKey.Load(snapshot.Policy.Delegation.SigningKeyFile);
-            var service = new DelegationService(snapshot.Policy, key, _budgets, _revocations, _time, _loggers.CreateLogger<DelegationService>());
+            var service = new DelegationService(snapshot.Policy, key, _budgets, _revocations, _time, _loggers.CreateLogger<DelegationService>(), _statusLists);
             _current = (snapshot, service, key);
             return service;
         }

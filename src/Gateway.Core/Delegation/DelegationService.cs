@@ -26,6 +26,8 @@ public sealed partial class DelegationService
     private readonly TokenMinter _minter;
     private readonly IBudgetStore _budgets;
     private readonly RevocationIndex? _revocations;
+    private readonly StatusLists.IStatusListStore? _statusLists;
+    private readonly SigningKey _signingKey;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
@@ -35,14 +37,18 @@ public sealed partial class DelegationService
     /// <param name="revocations">When given, a revoked parent is refused (<see cref="DelegationErrors.Revoked"/>).</param>
     /// <param name="timeProvider">The clock; the system's when null.</param>
     /// <param name="logger">Where refusals and mints are logged (ids and codes, never tokens).</param>
+    /// <param name="statusLists">Where children's status list indices are allocated, when <c>delegation.status_list</c> is set.</param>
     public DelegationService(
         GatewayPolicy policy,
         SigningKey signingKey,
         IBudgetStore budgets,
         RevocationIndex? revocations = null,
         TimeProvider? timeProvider = null,
-        ILogger<DelegationService>? logger = null)
+        ILogger<DelegationService>? logger = null,
+        StatusLists.IStatusListStore? statusLists = null)
     {
+        _statusLists = statusLists;
+        _signingKey = signingKey;
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(signingKey);
         ArgumentNullException.ThrowIfNull(budgets);
@@ -94,6 +100,7 @@ public sealed partial class DelegationService
 
         var maxSteps = request.MaxSteps ?? remaining;
         var jti = TokenMinter.NewJti();
+        var status = await AllocateStatusAsync(parent, jti, issuedAt + ttl, cancellationToken);
         var first = request.Grants[0];
         var (acr, authTime) = parent.Acr is not null && parent.AuthTime is null ? (null, null) : (parent.Acr, parent.AuthTime);
         var token = _minter.Mint(new MintRequest
@@ -118,11 +125,65 @@ public sealed partial class DelegationService
             ConfirmationJkt = request.ConfirmationJkt,
             Parent = parent,
             Jti = jti,
+            Status = status,
         });
 
         var expires = issuedAt + ttl;
         LogMinted(_logger, parent.Jti, jti, parent.DelegationDepth + 1, maxSteps);
         return DelegationResult.Minted(token, jti, expires, maxSteps);
+    }
+
+    /// <summary>
+    /// The child's entry in the published list, recorded under its own <c>jti</c> and every ancestor's, so revoking any
+    /// of them sets its bit. From the shared store, so two replicas never hand out one index.
+    /// </summary>
+    /// <exception cref="StatusLists.StatusListStoreUnavailableException">The store cannot be reached (answer 503).</exception>
+    private async ValueTask<StatusLists.StatusListReference?> AllocateStatusAsync(CapabilityToken parent, string jti, DateTimeOffset expires, CancellationToken cancellationToken)
+    {
+        if (_settings.StatusList is not { } list || _statusLists is null)
+        {
+            return null;
+        }
+
+        var index = await _statusLists.AllocateAsync(jti, [parent.Jti, .. parent.Chain], expires, list.Size, cancellationToken);
+        return new StatusLists.StatusListReference(list.Uri.AbsoluteUri, list.Uri, index);
+    }
+
+    /// <summary>The published list as a <c>statuslist+jwt</c> over <paramref name="bits"/>, signed with the delegation key.</summary>
+    public string SignStatusList(ReadOnlySpan<byte> bits)
+    {
+        var list = _settings.StatusList ?? throw new InvalidOperationException("The policy publishes no status list (delegation.status_list).");
+        var now = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var header = new System.Buffers.ArrayBufferWriter<byte>(128);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(header))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("alg", _signingKey.Algorithm);
+            writer.WriteString("kid", _signingKey.KeyId);
+            writer.WriteString("typ", "statuslist+jwt");
+            writer.WriteEndObject();
+        }
+
+        var payload = new System.Buffers.ArrayBufferWriter<byte>(bits.Length + 256);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(payload))
+        {
+            var ttl = (long)Math.Ceiling(list.Ttl.TotalSeconds);
+            writer.WriteStartObject();
+            writer.WriteString("sub", list.Uri.AbsoluteUri);
+            writer.WriteString("iss", _settings.Issuer);
+            writer.WriteNumber("iat", now);
+
+            // Long enough to be kept for its ttl by a relying party whose clock is behind, short enough that an old copy replayed later is refused.
+            writer.WriteNumber("exp", now + (2 * ttl));
+            writer.WriteNumber("ttl", ttl);
+            writer.WriteStartObject("status_list");
+            writer.WriteNumber("bits", 1);
+            writer.WriteString("lst", StatusLists.StatusList.Encode(bits));
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return JwsWriter.Sign(header.WrittenSpan, payload.WrittenSpan, _signingKey.SecurityKey, _signingKey.Algorithm);
     }
 
     private static DelegationResult? CheckRequest(DelegationRequest request)

@@ -179,6 +179,28 @@ public sealed record DelegationSettings
 
     /// <summary>Longest lifetime of a child token. Default 15 minutes; at most <c>gateway.max_token_lifetime</c>.</summary>
     public TimeSpan MaxTtl { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary><c>status_list</c>: the Token Status List the gateway publishes for its child tokens; null publishes none.</summary>
+    public PublishedStatusListSettings? StatusList { get; init; }
+}
+
+/// <summary>
+/// <c>delegation.status_list</c>: children carry <c>status.status_list {idx, uri}</c>, and the admin listener serves the
+/// list at <see cref="Path"/> (<c>GET</c>, no admin key), signed with the delegation key.
+/// </summary>
+public sealed record PublishedStatusListSettings
+{
+    /// <summary>The path the admin listener serves the list at.</summary>
+    public const string Path = "/status-lists/delegation";
+
+    /// <summary>The list's URL as relying parties reach it (the admin listener's <see cref="Path"/>, through whatever fronts it); children carry it.</summary>
+    public required Uri Uri { get; init; }
+
+    /// <summary>The list's <c>ttl</c>: how long a relying party may keep it. Default 30 seconds.</summary>
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Entries in the list (one bit each), reused in a ring. Default 1,048,576 (128 KiB).</summary>
+    public int Size { get; init; } = 1024 * 1024;
 }
 
 /// <summary>The <c>signals</c> section: who may send security event tokens, and how old one may be.</summary>

@@ -14,7 +14,7 @@ internal sealed partial class PolicyBinder
     /// </summary>
     private DelegationSettings? BindDelegation(IReadOnlyList<IssuerSettings> issuers, GatewaySettings? gateway)
     {
-        var section = OpenSection("delegation", ["issuer", "signing_key_file", "max_ttl"]);
+        var section = OpenSection("delegation", ["issuer", "signing_key_file", "max_ttl", "status_list"]);
         if (section is null)
         {
             return null;
@@ -57,12 +57,53 @@ internal sealed partial class PolicyBinder
             section.File.Error(maxTtlNode, $"'max_ttl' {DelegationWhere} ({maxTtlNode.Value}) is longer than gateway.max_token_lifetime ({gateway.MaxTokenLifetime}); the gateway would refuse its own child tokens");
         }
 
+        var statusList = BindPublishedStatusList(section);
         if (_errors.Count > errorsBefore || issuerNode is null || keyPath is null)
         {
             return null;
         }
 
-        return new DelegationSettings { Issuer = issuerNode.Value ?? "", SigningKeyFile = keyPath, MaxTtl = maxTtl };
+        return new DelegationSettings { Issuer = issuerNode.Value ?? "", SigningKeyFile = keyPath, MaxTtl = maxTtl, StatusList = statusList };
+    }
+
+    /// <summary><c>delegation.status_list</c>: <c>uri</c> (required), <c>ttl</c>, <c>size</c>.</summary>
+    private static PublishedStatusListSettings? BindPublishedStatusList(MappingReader section)
+    {
+        const string Where = "in 'delegation.status_list'";
+        var reader = section.Mapping("status_list", Where, ["uri", "ttl", "size"]);
+        if (reader is null)
+        {
+            return null;
+        }
+
+        var uriNode = reader.Scalar("uri", required: true);
+        var ttl = reader.Duration("ttl");
+        var size = reader.Int("size", 1024);
+        Uri? uri = null;
+        if (uriNode is not null)
+        {
+            var text = uriNode.Value ?? "";
+            if (!Uri.TryCreate(text, UriKind.Absolute, out uri) || !(uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && IsLoopback(uri)))
+                || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+            {
+                section.File.Error(uriNode, $"'uri' {Where} must be an absolute https URL (http only on loopback) without query, fragment or user info: where relying parties fetch the list the admin listener serves at {PublishedStatusListSettings.Path}");
+                uri = null;
+            }
+        }
+
+        if (size is { } entries && (entries % 8 != 0 || entries > 64 * 1024 * 1024) && reader.Scalar("size") is { } sizeNode)
+        {
+            section.File.Error(sizeNode, $"'size' {Where} must be a multiple of 8 and at most 67108864, found {entries}: entries are bits, packed eight to a byte");
+            size = null;
+        }
+
+        if (uri is null)
+        {
+            return null;
+        }
+
+        var defaults = new PublishedStatusListSettings { Uri = uri };
+        return defaults with { Ttl = ttl ?? defaults.Ttl, Size = size ?? defaults.Size };
     }
 
     private static void CheckDelegationKey(PolicyFile file, YamlScalarNode keyNode, string keyPath, IssuerSettings? issuer)

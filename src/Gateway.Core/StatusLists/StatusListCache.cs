@@ -59,7 +59,7 @@ public sealed partial class StatusListCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(token);
         ArgumentNullException.ThrowIfNull(snapshot);
-        if (token.StatusList is not { } reference)
+        if (token.StatusList is not { } reference || IsOwnList(token, reference, snapshot.Policy))
         {
             return new(StatusCheck.Valid);
         }
@@ -83,6 +83,15 @@ public sealed partial class StatusListCache : IDisposable
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>
+    /// A child this gateway minted, pointing at the list it publishes: that list is made from this gateway's own
+    /// revocations, which check 3 has just read from the revocation index, fresher than any copy of the list.
+    /// </summary>
+    private static bool IsOwnList(CapabilityToken token, StatusListReference reference, GatewayPolicy policy) =>
+        policy.Delegation is { StatusList: { } own } delegation
+        && string.Equals(token.Issuer, delegation.Issuer, StringComparison.Ordinal)
+        && string.Equals(reference.Uri, own.Uri.AbsoluteUri, StringComparison.Ordinal);
 
     private async ValueTask<StatusCheck> CheckAfterFetchAsync(Entry entry, StatusListReference reference, DateTimeOffset now, CancellationToken cancellationToken)
     {

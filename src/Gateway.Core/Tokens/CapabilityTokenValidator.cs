@@ -32,6 +32,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
     private readonly ILogger _logger;
     private readonly ValidatedTokenCache _cache;
     private readonly TokenDigestMemo _digests = new();
+    private readonly (string Issuer, string Uri)? _ownStatusList;
 
     public CapabilityTokenValidator(
         GatewayPolicy policy,
@@ -60,6 +61,10 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
         }
 
         _issuers = issuers.ToFrozenDictionary(StringComparer.Ordinal);
+        if (policy.Delegation is { StatusList: { } own } delegation)
+        {
+            _ownStatusList = (delegation.Issuer, own.Uri.AbsoluteUri);
+        }
     }
 
     /// <summary>Validated tokens currently cached.</summary>
@@ -179,7 +184,7 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
 
             // Before anything is fetched for it: the issuer's policy names where its lists live, so a token cannot
             // make the gateway request an address of its choosing.
-            if (capabilityToken!.StatusList is { } status && !status.IsUnder(issuer.Settings.StatusLists))
+            if (capabilityToken!.StatusList is { } status && !status.IsUnder(issuer.Settings.StatusLists) && !IsOwnStatusList(issuerName, status))
             {
                 return Refuse(TokenFailures.StatusListNotAllowed, issuerName);
             }
@@ -278,6 +283,10 @@ public sealed partial class CapabilityTokenValidator : ITokenValidator
         LogSignatureRejected(_logger, key.KeyId, error);
         return error is NotSupportedException or SecurityTokenInvalidAlgorithmException ? TokenFailures.AlgorithmNotForKey : TokenFailures.SignatureInvalid;
     }
+
+    /// <summary>The list this gateway publishes for the children it mints (<c>delegation.status_list</c>), named exactly.</summary>
+    private bool IsOwnStatusList(string issuer, StatusLists.StatusListReference status) =>
+        _ownStatusList is { } own && string.Equals(issuer, own.Issuer, StringComparison.Ordinal) && string.Equals(status.Uri, own.Uri, StringComparison.Ordinal);
 
     private TokenValidationResult Refuse(TokenFailure failure, string? issuer)
     {

@@ -62,6 +62,9 @@ public sealed record MintRequest
 
     /// <summary>The <c>jti</c>; null generates 128 random bits.</summary>
     public string? Jti { get; init; }
+
+    /// <summary><c>status.status_list</c>: the token's entry in the gateway's published status list; null leaves <c>status</c> out.</summary>
+    public StatusLists.StatusListReference? Status { get; init; }
 }
 
 /// <summary>One more <c>agent_capability</c> entry of a <see cref="MintRequest"/>.</summary>

@@ -184,6 +184,16 @@ public sealed class TokenMinter
             writer.WriteEndObject();
         }
 
+        if (request.Status is { } status)
+        {
+            writer.WriteStartObject("status");
+            writer.WriteStartObject("status_list");
+            writer.WriteNumber("idx", status.Index);
+            writer.WriteString("uri", status.Uri);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

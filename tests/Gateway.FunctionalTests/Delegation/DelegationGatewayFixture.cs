@@ -16,7 +16,7 @@ public sealed class DelegationGatewayFixture : IAsyncLifetime
     public const string DelegationIssuer = "https://gateway.test/delegation";
     public const int MaxDepth = 3;
 
-    private const string PolicyTemplate = """
+    public const string PolicyTemplate = """
         gateway:
           audience: {{AUDIENCE}}
           max_token_lifetime: 1h

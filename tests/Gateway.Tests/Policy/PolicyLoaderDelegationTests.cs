@@ -169,4 +169,47 @@ public sealed class PolicyLoaderDelegationTests : IDisposable
 
         PolicyAssert.SingleError(result, 12, 12, "'max_ttl' in section 'delegation' (2h) is longer than gateway.max_token_lifetime");
     }
+
+    [Fact]
+    public void LoadFromText_StatusList_Mapped_AndDefaults()
+    {
+        var policy = PolicyAssert.Loaded(Load($"""
+            delegation:
+              issuer: {DelegationIssuer}
+              signing_key_file: keys/delegation-private.jwk
+              status_list: {"{"} uri: https://gateway-admin.example/status-lists/delegation, ttl: 10s, size: 8192 {"}"}
+            """));
+        var defaults = PolicyAssert.Loaded(Load($"""
+            delegation:
+              issuer: {DelegationIssuer}
+              signing_key_file: keys/delegation-private.jwk
+              status_list: {"{"} uri: https://gateway-admin.example/status-lists/delegation {"}"}
+            """));
+
+        Assert.Equal(new PublishedStatusListSettings { Uri = new Uri("https://gateway-admin.example/status-lists/delegation"), Ttl = TimeSpan.FromSeconds(10), Size = 8192 }, policy.Delegation!.StatusList);
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.Delegation!.StatusList!.Ttl);
+        Assert.Equal(1024 * 1024, defaults.Delegation.StatusList.Size);
+        Assert.Null(PolicyAssert.Loaded(Load($"""
+            delegation:
+              issuer: {DelegationIssuer}
+              signing_key_file: keys/delegation-private.jwk
+            """)).Delegation!.StatusList);
+    }
+
+    [Theory]
+    [InlineData("{ uri: http://gateway-admin.example/status }", 12, 23, "'uri' in 'delegation.status_list' must be an absolute https URL")]
+    [InlineData("{ uri: \"https://gw.example/status?x=1\" }", 12, 23, "without query")]
+    [InlineData("{ ttl: 10s }", 12, 16, "missing required key 'uri'")]
+    [InlineData("{ uri: https://gw.example/s, size: 1028 }", 12, 51, "must be a multiple of 8")]
+    [InlineData("{ uri: https://gw.example/s, size: 100 }", 12, 51, "must be at least 1024")]
+    [InlineData("{ uri: https://gw.example/s, tll: 10s }", 12, 45, "unknown key 'tll'")]
+    public void LoadFromText_BadStatusList_ErrorAtItsValue(string statusList, int line, int column, string fragment)
+    {
+        PolicyAssert.SingleError(Load($"""
+            delegation:
+              issuer: {DelegationIssuer}
+              signing_key_file: keys/delegation-private.jwk
+              status_list: {statusList}
+            """), line, column, fragment);
+    }
 }
