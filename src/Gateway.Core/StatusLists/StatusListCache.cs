@@ -167,7 +167,15 @@ public sealed partial class StatusListCache : IDisposable
         }
         else
         {
-            (token, problem) = await DownloadAsync(entry.Reference, issuer, snapshot.Keys, policy.Gateway.ClockSkew, settings).ConfigureAwait(false);
+            try
+            {
+                (token, problem) = await DownloadAsync(entry.Reference, issuer, snapshot.Keys, policy.Gateway.ClockSkew, settings).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Whatever a hostile server manages to provoke, the list is unusable, never a 500 for every caller waiting on it.
+                problem = "fetching it failed: " + e.GetType().Name;
+            }
         }
 
         var now = _time.GetUtcNow();
