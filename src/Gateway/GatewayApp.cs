@@ -117,6 +117,11 @@ public static class GatewayApp
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         AddAudit(services, builder.Configuration);
         AddTelemetry(services, builder.Configuration);
+        services.AddSingleton<Mcp.IMcpSessionStore>(sp => sp.GetRequiredService<StoreSettings>().Kind == StoreKind.Redis
+            ? new Redis.Mcp.RedisMcpSessionStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(), logger: sp.GetRequiredService<ILogger<Redis.Mcp.RedisMcpSessionStore>>())
+            : new Mcp.InMemoryMcpSessionStore(time));
+        services.AddSingleton<Mcp.McpToolHeaderCache>();
+        services.AddSingleton<Mcp.McpRouteHandler>();
         services.AddSingleton(sp => new DecisionRecorder(sp.GetRequiredService<AuditSinks>().Writer, sp.GetRequiredService<PolicyMonitor>(), time, sp.GetRequiredService<ILogger<DecisionRecorder>>()));
         options.Configure?.Invoke(builder);
 

@@ -64,7 +64,9 @@ public sealed partial class ApprovalFlow
             return charge(decision, route, cancellationToken);
         }
 
-        var header = context.Request.Headers[Header];
+        // An MCP message is bound by its tool and arguments, and a client's SDK cannot add a header to one call:
+        // the approved call is found again by its call key when the agent retries it (RequestAsync).
+        var header = decision.Mcp is null ? context.Request.Headers[Header] : default;
         if (header.Count > 0)
         {
             return UseApprovalAsync(context, decision, route, header.Count == 1 ? header[0] : null, charge);
@@ -75,40 +77,42 @@ public sealed partial class ApprovalFlow
             // In shadow mode the refusal is only recorded, so no human is asked for anything.
             return route.Mode == EnforcementMode.Shadow
                 ? new(AuthorizationEvaluator.Refuse(decision, route, GatewayError.ApprovalRequired, TierDetail(route)))
-                : RequestAsync(context, decision, route, ApprovalReason.Tier);
+                : RequestAsync(context, decision, route, ApprovalReason.Tier, charge);
         }
 
         // The common case: no approval in play. Only a risk-budget refusal needs more work.
         var charged = charge(decision, route, cancellationToken);
         if (!charged.IsCompletedSuccessfully)
         {
-            return EscalateAsync(context, route, charged);
+            return EscalateAsync(context, route, charged, charge);
         }
 
         var result = charged.Result;
-        return IsRiskEscalation(result) ? RequestAsync(context, result, route, ApprovalReason.RiskBudget) : new(result);
+        return IsRiskEscalation(result) ? RequestAsync(context, result, route, ApprovalReason.RiskBudget, charge) : new(result);
     }
 
     /// <summary>Checks 9-11, as the evaluator runs them.</summary>
     public delegate ValueTask<AuthorizationDecision> Charge(AuthorizationDecision decision, CompiledRoute route, CancellationToken cancellationToken);
 
-    private async ValueTask<AuthorizationDecision> EscalateAsync(HttpContext context, CompiledRoute route, ValueTask<AuthorizationDecision> charged)
+    private async ValueTask<AuthorizationDecision> EscalateAsync(HttpContext context, CompiledRoute route, ValueTask<AuthorizationDecision> charged, Charge charge)
     {
         var decision = await charged;
-        return IsRiskEscalation(decision) ? await RequestAsync(context, decision, route, ApprovalReason.RiskBudget) : decision;
+        return IsRiskEscalation(decision) ? await RequestAsync(context, decision, route, ApprovalReason.RiskBudget, charge) : decision;
     }
 
     private static bool IsRiskEscalation(AuthorizationDecision decision) =>
         decision.Error == GatewayError.ApprovalRequired && decision.Reason == "risk_budget";
 
     /// <summary>Creates the approval request (or finds the one already open for this exact call) and refuses.</summary>
-    private async ValueTask<AuthorizationDecision> RequestAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, ApprovalReason reason)
+    private async ValueTask<AuthorizationDecision> RequestAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, ApprovalReason reason, Charge charge)
     {
         var token = decision.Token!;
         var settings = route.Snapshot.Policy.Approvals;
         var cancellationToken = context.RequestAborted;
         var preview = new BodyPreview(ApprovalSettings.DefaultRedact.Concat(settings.Redact), settings.PreviewChars);
-        var body = await RequestBody.ReadAsync(context.Request, settings.MaxBodyBytes, preview, cancellationToken);
+        var body = decision.Mcp is { } mcp
+            ? McpBody(mcp, preview)
+            : await RequestBody.ReadAsync(context.Request, settings.MaxBodyBytes, preview, cancellationToken);
         if (body is null)
         {
             return TooLarge(decision, route, settings);
@@ -148,6 +152,10 @@ public sealed partial class ApprovalFlow
         var wait = existing.ExpiresAt - now;
         switch (existing.EffectiveState(now))
         {
+            case ApprovalState.Approved when decision.Mcp is not null:
+                // The call key matched: the same token (or user and agent), route, tool and arguments as approved.
+                decision.ClearRefusal();
+                return await UseApprovedAsync(decision, route, existing, charge, cancellationToken);
             case ApprovalState.Approved:
                 return AuthorizationEvaluator.Refuse(decision, route, GatewayError.ApprovalRequired,
                     $"Approval {existing.Id} for this exact call was granted; retry with the header '{Header}: {existing.Id}' within {Seconds(wait)} seconds.", "approval_granted");
@@ -215,6 +223,12 @@ public sealed partial class ApprovalFlow
                 $"Approval {record.Id} was given for {mismatch}, not for this call, and is left unused; an approval admits only the exact call it was asked for.", "approval_mismatch");
         }
 
+        return await UseApprovedAsync(decision, route, record, charge, cancellationToken);
+    }
+
+    /// <summary>Spends an approval bound to this call (if it is approved and unused) and charges the call.</summary>
+    private async ValueTask<AuthorizationDecision> UseApprovedAsync(AuthorizationDecision decision, CompiledRoute route, ApprovalRecord record, Charge charge, CancellationToken cancellationToken)
+    {
         var now = _time.GetUtcNow();
         var state = record.EffectiveState(now);
         if (state == ApprovalState.Approved)
@@ -238,6 +252,13 @@ public sealed partial class ApprovalFlow
         }
 
         return await RefuseUnusable(decision, route, record, state, cancellationToken);
+    }
+
+    /// <summary>What an MCP message's approval binds instead of a request body: its canonical arguments.</summary>
+    private static RequestBody McpBody(Mcp.McpMessageInfo mcp, BodyPreview preview)
+    {
+        var (text, truncated) = preview.Render(mcp.CanonicalArguments.Span, "application/json");
+        return new RequestBody(mcp.ArgumentsSha256 ?? RequestBody.EmptySha256, mcp.CanonicalArguments.Length, "application/json", text, truncated);
     }
 
     private async ValueTask<AuthorizationDecision> ChargeApprovedAsync(AuthorizationDecision decision, CompiledRoute route, ApprovalRecord record, Charge charge, CancellationToken cancellationToken)
@@ -346,7 +367,11 @@ public sealed partial class ApprovalFlow
     {
         var request = context.Request;
         var now = _time.GetUtcNow();
-        var path = PathAndQuery(request);
+        var mcp = decision.Mcp;
+
+        // An MCP approval is for one tool, prompt or resource: the record's method is the JSON-RPC method, its path the target.
+        var method = mcp?.Method ?? request.Method;
+        var path = mcp is null ? PathAndQuery(request) : mcp.Target ?? "";
         var identity = settings.Bind == ApprovalBinding.Token ? "jti\n" + token.Jti : "sub\n" + token.Subject + "\nagent\n" + token.Agent;
         return new ApprovalRecord
         {
@@ -357,7 +382,7 @@ public sealed partial class ApprovalFlow
             Resource = decision.Resource ?? "",
             Tier = route.Tier.Name,
             Risk = route.Risk,
-            Description = route.Describe is { } describe && describe.TryExpand(request, out var text, out _) ? text : null,
+            Description = Describe(route, request, mcp),
             Irreversible = route.Irreversible,
             Jti = token.Jti,
             Subject = token.Subject,
@@ -366,7 +391,7 @@ public sealed partial class ApprovalFlow
             TokenChain = token.Chain,
             TokenExpires = token.Expires,
             Grants = [.. token.Grants.Select(g => new ApprovalGrant([.. g.Actions.Select(a => a.Text)], [.. g.Resources.Select(r => r.Text)]))],
-            Method = request.Method,
+            Method = method,
             Path = path,
             BodySha256 = body.Sha256,
             BodyLength = body.Length,
@@ -374,7 +399,7 @@ public sealed partial class ApprovalFlow
             BodyPreview = body.Preview,
             BodyPreviewTruncated = body.PreviewTruncated,
             Binding = settings.Bind,
-            CallKey = CallKey(identity, route.Id, request.Method, path, body.Sha256),
+            CallKey = CallKey(identity, route.Id, method, path, body.Sha256),
             PolicySha256 = route.PolicySha256,
             TraceId = ProblemResponseWriter.TraceId(context),
             DecisionId = decision.DecisionId,
@@ -383,6 +408,18 @@ public sealed partial class ApprovalFlow
             CreatedAt = now,
             ExpiresAt = now + settings.Ttl,
         };
+    }
+
+    private static string? Describe(CompiledRoute route, HttpRequest request, Mcp.McpMessageInfo? mcp)
+    {
+        if (mcp is null)
+        {
+            return route.Describe is { } describe && describe.TryExpand(request, out var text, out _) ? text : null;
+        }
+
+        return route.Describe is { } template && template.TryExpandMessage(mcp.Arguments, mcp.Variables, out var described, out _)
+            ? described
+            : $"MCP {mcp.Method} {mcp.Target}";
     }
 
     private static string CallKey(string identity, string route, string method, string path, string bodySha256) =>

@@ -75,6 +75,31 @@ public sealed class AuthorizationDecision
         return this;
     }
 
+    /// <summary>
+    /// A decision for one message of an MCP request, on its <paramref name="target"/>: the token and what checks 1-5
+    /// found carry over; the outcome is the message's own. <paramref name="decisionId"/> reuses the request's decision
+    /// id when the request carries this one message only.
+    /// </summary>
+    internal AuthorizationDecision ForTarget(CompiledRoute target, string? decisionId = null) => new()
+    {
+        DecisionId = decisionId ?? DecisionIds.Next(),
+        Route = target,
+        Token = Token,
+        DpopNonce = DpopNonce,
+        ResourceMetadata = ResourceMetadata,
+        BodySha256 = BodySha256,
+    };
+
+    /// <summary>Undoes a refusal that an approval now lifts (a risk-budget refusal of an MCP call whose approval was granted).</summary>
+    internal void ClearRefusal()
+    {
+        Error = GatewayError.None;
+        Detail = null;
+        Reason = null;
+        ChallengeParameters = null;
+        RetryAfter = null;
+    }
+
     /// <summary>Records the refusal a shadow-mode route would have made, and lets the call go on.</summary>
     public AuthorizationDecision ShadowDeny(GatewayError error, string detail, string? reason = null)
     {
@@ -99,6 +124,15 @@ public sealed class AuthorizationDecision
         RetryAfter = retryAfter;
         return Refuse(GatewayError.UpstreamCredentialsUnavailable, detail, "credential_unavailable");
     }
+
+    /// <summary>The RFC 9728 metadata URL a challenge names (<c>resource_metadata</c>), on MCP routes.</summary>
+    public string? ResourceMetadata { get; set; }
+
+    /// <summary>The scope an <c>insufficient_scope</c> challenge asks for (MCP's scope challenge: the target's action).</summary>
+    public string? RequiredScope { get; set; }
+
+    /// <summary>The MCP message this decision is about (its method, target, id and arguments digest); null for REST calls.</summary>
+    public Mcp.McpMessageInfo? Mcp { get; set; }
 
     /// <summary>In shadow mode: the refusal that was not enforced.</summary>
     public GatewayError ShadowError { get; private set; }

@@ -44,7 +44,60 @@ public sealed class AuthorizationEvaluator
         _senderConstraints = senderConstraints ?? SenderConstraintCheck.InMemory(time);
     }
 
-    public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route)
+    public ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route) => EvaluateAsync(context, route, authenticateOnly: false);
+
+    /// <summary>
+    /// Checks 1-5 only (route, token, revocation, sender constraint, delegation), once per HTTP request of an MCP route:
+    /// its messages are then decided one by one with <see cref="DecideMessageAsync"/>, so a DPoP proof is used once
+    /// however many messages the request carries.
+    /// </summary>
+    internal ValueTask<AuthorizationDecision> AuthenticateAsync(HttpContext context, CompiledRoute? route) => EvaluateAsync(context, route, authenticateOnly: true);
+
+    /// <summary>
+    /// Checks 6-11 of one MCP message on its <paramref name="target"/>, for a request that passed
+    /// <see cref="AuthenticateAsync"/>: <paramref name="decision"/> carries the token, the message and the resource
+    /// the message names (null when it names none, <paramref name="resourceProblem"/> saying why: out of scope).
+    /// </summary>
+    internal ValueTask<AuthorizationDecision> DecideMessageAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute target, string? resourceProblem)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(target);
+        var token = decision.Token!;
+
+        // 6. Action and resource in scope of one grant entry; a resource its arguments cannot fill is out of scope.
+        if (decision.Resource is not { } resource)
+        {
+            return new(Refuse(decision, target, GatewayError.InsufficientScope, resourceProblem ?? "The call names no resource this target can check.", "resource"));
+        }
+
+        if (!ScopeEvaluator.IsInScope(token, target.Action, resource))
+        {
+            return new(Refuse(decision, target, GatewayError.InsufficientScope,
+                $"The token does not grant '{target.Action}' on '{resource}' in any one authorization_details entry."));
+        }
+
+        // 7. Step-up and the human's intent.
+        if (CheckStepUp(target, token, target.Snapshot.Policy.Gateway.ClockSkew) is { } stepUp)
+        {
+            return new(Refuse(decision, target, GatewayError.InsufficientUserAuthentication, stepUp, "step_up", target.StepUpChallenge));
+        }
+
+        // 8. Approval.
+        if (target.Approval == ApprovalRequirement.Required && _approvals is null)
+        {
+            return new(Refuse(decision, target, GatewayError.ApprovalRequired,
+                $"Route '{target.Id}' ({target.Tier.Name} tier) needs a human approval for every call."));
+        }
+
+        return AdmitMessageAsync(context, decision, target);
+    }
+
+    /// <summary>Checks 8 (with the store) to 11 of a message whose checks 1-7 passed, on <paramref name="target"/>.</summary>
+    internal ValueTask<AuthorizationDecision> AdmitMessageAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute target) =>
+        Admit(context, decision, target);
+
+    private ValueTask<AuthorizationDecision> EvaluateAsync(HttpContext context, CompiledRoute? route, bool authenticateOnly)
     {
         ArgumentNullException.ThrowIfNull(context);
         var decision = new AuthorizationDecision { DecisionId = DecisionIds.Next(), Route = route };
@@ -57,7 +110,7 @@ public sealed class AuthorizationEvaluator
 
         // The resource the call names is known from the route and the request alone, so even a refusal for the token
         // records what was attempted; a resource that cannot be built is refused only at check 6, in the contract's order.
-        if (route.Resource.TryExpand(context.Request, out var resource, out _))
+        if (!authenticateOnly && route.Resource.TryExpand(context.Request, out var resource, out _))
         {
             decision.Resource = resource;
         }
@@ -72,18 +125,23 @@ public sealed class AuthorizationEvaluator
         var validation = route.Snapshot.Tokens.ValidateAsync(credential.Value.TokenCharacters, context.RequestAborted);
         if (!validation.IsCompletedSuccessfully)
         {
-            return AwaitValidation(context, decision, route, credential.Value, validation);
+            return AwaitValidation(context, decision, route, credential.Value, validation, authenticateOnly);
         }
 
-        var decided = DecideAsync(context, decision, route, credential.Value, validation.Result);
+        var decided = DecideAsync(context, decision, route, credential.Value, validation.Result, authenticateOnly);
+        if (authenticateOnly)
+        {
+            return decided;
+        }
+
         return decided.IsCompletedSuccessfully ? Admit(context, decided.Result, route) : AwaitDecision(context, decided, route);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation)
+    private async ValueTask<AuthorizationDecision> AwaitValidation(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, ValueTask<TokenValidationResult> validation, bool authenticateOnly)
     {
-        await DecideAsync(context, decision, route, credential, await validation);
-        return await Admit(context, decision, route);
+        await DecideAsync(context, decision, route, credential, await validation, authenticateOnly);
+        return authenticateOnly ? decision : await Admit(context, decision, route);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -106,7 +164,7 @@ public sealed class AuthorizationEvaluator
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AuthorizationDecision> DecideAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation)
+    private async ValueTask<AuthorizationDecision> DecideAsync(HttpContext context, AuthorizationDecision decision, CompiledRoute route, Credential credential, TokenValidationResult validation, bool authenticateOnly)
     {
         if (!validation.IsValid)
         {
@@ -147,6 +205,11 @@ public sealed class AuthorizationEvaluator
         if (HasRepeatedAgent(token.Actors))
         {
             return Refuse(decision, route, GatewayError.DelegationDenied, "An agent appears twice in the delegation chain.", "cycle");
+        }
+
+        if (authenticateOnly)
+        {
+            return decision;
         }
 
         // 6. Action and resource in scope of one grant entry.

@@ -18,20 +18,24 @@ internal sealed class AuthorizationMiddleware
     private readonly AuthorizationEvaluator _evaluator;
     private readonly DecisionRecorder _recorder;
     private readonly RevocationIndex? _revocations;
+    private readonly Mcp.McpRouteHandler _mcp;
 
     /// <param name="next">YARP's forwarder.</param>
     /// <param name="evaluator">The decision.</param>
     /// <param name="recorder">Audit, span and metrics of each decision.</param>
+    /// <param name="mcp">Decides the requests of MCP routes.</param>
     /// <param name="revocations">Told of every call let through, so a revocation arriving later can say what it let through; null tells nobody.</param>
-    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, DecisionRecorder recorder, RevocationIndex? revocations = null)
+    public AuthorizationMiddleware(RequestDelegate next, AuthorizationEvaluator evaluator, DecisionRecorder recorder, Mcp.McpRouteHandler mcp, RevocationIndex? revocations = null)
     {
         ArgumentNullException.ThrowIfNull(next);
         ArgumentNullException.ThrowIfNull(evaluator);
         ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(mcp);
         _next = next;
         _evaluator = evaluator;
         _recorder = recorder;
         _revocations = revocations;
+        _mcp = mcp;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -54,6 +58,13 @@ internal sealed class AuthorizationMiddleware
                 Resource = route.Resource.TryExpand(context.Request, out var resource, out _) ? resource : null,
             }.Refuse(GatewayError.RequestTooLarge, tooLarge, "body");
             await _recorder.RefuseAsync(context, refusal, activity, started);
+            return;
+        }
+
+        // An MCP route decides each JSON-RPC message of the body on its own target (contract section 9).
+        if (route?.Mcp is not null && route.LiteralsMatchExactly(context.Request.Path.Value))
+        {
+            await _mcp.InvokeAsync(context, route, _next, activity, started);
             return;
         }
 
@@ -125,7 +136,7 @@ internal sealed class AuthorizationMiddleware
     /// Gets the upstream's credential for this call and leaves the header for the forwarding transform. False when it
     /// cannot be had: the call is then refused with 503 rather than sent to the upstream without it.
     /// </summary>
-    private static async ValueTask<bool> AttachCredentialAsync(HttpContext context, AuthorizationDecision decision, UpstreamCredential credential)
+    internal static async ValueTask<bool> AttachCredentialAsync(HttpContext context, AuthorizationDecision decision, UpstreamCredential credential)
     {
         decision.Credential = credential;
         var result = await credential.GetAsync(decision.Token, context.RequestAborted);
@@ -184,7 +195,7 @@ internal sealed class AuthorizationMiddleware
         }
     }
 
-    private static Task AddResponseHeaders(HttpContext context)
+    internal static Task AddResponseHeaders(HttpContext context)
     {
         var decision = context.Features.Get<AuthorizationDecision>();
         if (decision is null)

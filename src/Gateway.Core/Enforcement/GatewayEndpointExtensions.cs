@@ -53,6 +53,10 @@ public static class GatewayEndpointExtensions
                 }
             });
 
+        // RFC 9728 metadata of the MCP routes; literal segments outrank any policy route's catch-all.
+        endpoints.MapGet(Mcp.ProtectedResourceMetadata.WellKnownPrefix + "/{**path}", Mcp.ProtectedResourceMetadata.ServeAsync)
+            .WithDisplayName("gateway protected resource metadata");
+
         endpoints.Map("/{**path}", static context =>
             {
                 var started = Stopwatch.GetTimestamp();

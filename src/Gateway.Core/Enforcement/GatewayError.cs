@@ -25,6 +25,18 @@ public enum GatewayError
 
     /// <summary>Contract section 10: an allowed call whose upstream credential cannot be had (503, never forwarded bare).</summary>
     UpstreamCredentialsUnavailable,
+
+    /// <summary>Contract section 9: a tool (resource, prompt) the MCP route does not list; answered as a JSON-RPC error.</summary>
+    ToolNotAllowed,
+
+    /// <summary>Contract section 9: MCP headers that disagree with the JSON-RPC body (400, never forwarded).</summary>
+    HeaderMismatch,
+
+    /// <summary>Contract section 9: a browser <c>Origin</c> neither loopback nor in <c>mcp.allowed_origins</c> (DNS rebinding).</summary>
+    OriginNotAllowed,
+
+    /// <summary>Contract section 9: an <c>Mcp-Session-Id</c> opened by another (<c>sub</c>, <c>agent</c>) pair.</summary>
+    SessionMismatch,
 }
 
 public static class GatewayErrorExtensions
@@ -47,6 +59,10 @@ public static class GatewayErrorExtensions
         GatewayError.ContentTooLarge => "content_too_large",
         GatewayError.RequestTooLarge => "request_too_large",
         GatewayError.UpstreamCredentialsUnavailable => "upstream_credentials_unavailable",
+        GatewayError.ToolNotAllowed => "tool_not_allowed",
+        GatewayError.HeaderMismatch => "header_mismatch",
+        GatewayError.OriginNotAllowed => "origin_not_allowed",
+        GatewayError.SessionMismatch => "session_mismatch",
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
     };
 
@@ -56,9 +72,10 @@ public static class GatewayErrorExtensions
         GatewayError.NoRoute => 404,
         GatewayError.InvalidToken or GatewayError.InvalidDpopProof or GatewayError.InsufficientUserAuthentication => 401,
         GatewayError.DelegationDenied or GatewayError.InsufficientScope or GatewayError.ApprovalRequired
-            or GatewayError.StepLimitExceeded or GatewayError.RiskBudgetExceeded => 403,
+            or GatewayError.StepLimitExceeded or GatewayError.RiskBudgetExceeded or GatewayError.ToolNotAllowed
+            or GatewayError.OriginNotAllowed or GatewayError.SessionMismatch => 403,
         GatewayError.PolicyStoreUnavailable or GatewayError.UpstreamCredentialsUnavailable => 503,
-        GatewayError.InvalidRequest => 400,
+        GatewayError.InvalidRequest or GatewayError.HeaderMismatch => 400,
         GatewayError.ContentTooLarge => 413,
         GatewayError.RequestTooLarge => 413,
         _ => throw new ArgumentOutOfRangeException(nameof(error), error, null),
@@ -81,6 +98,10 @@ public static class GatewayErrorExtensions
         GatewayError.ContentTooLarge => "Content too large",
         GatewayError.RequestTooLarge => "Request too large",
         GatewayError.UpstreamCredentialsUnavailable => "Upstream credentials unavailable",
+        GatewayError.ToolNotAllowed => "Tool not allowed",
+        GatewayError.HeaderMismatch => "Header mismatch",
+        GatewayError.OriginNotAllowed => "Origin not allowed",
+        GatewayError.SessionMismatch => "Session mismatch",
         _ => "Allowed",
     };
 }

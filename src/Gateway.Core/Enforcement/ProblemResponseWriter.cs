@@ -110,7 +110,18 @@ public static class ProblemResponseWriter
         // RFC 9449 section 8: a missing or stale server nonce is its own challenge error, so clients know to retry with one.
         var code = error == GatewayError.InvalidDpopProof && decision.Reason == Dpop.DpopFailureReasons.UseNonce ? Dpop.DpopFailureReasons.UseNonce : error.ToCode();
         var challenge = $"{scheme} error=\"{code}\", error_description=\"{QuotedStringSafe(decision.Detail)}\"";
-        return decision.ChallengeParameters is null ? challenge : $"{challenge}, {decision.ChallengeParameters}";
+        if (decision.ChallengeParameters is not null)
+        {
+            challenge = $"{challenge}, {decision.ChallengeParameters}";
+        }
+
+        // MCP's authorization: the scope to ask for and where the resource's metadata is (RFC 9728 section 5.1).
+        if (error == GatewayError.InsufficientScope && decision.RequiredScope is { } scope)
+        {
+            challenge = $"{challenge}, scope=\"{QuotedStringSafe(scope)}\"";
+        }
+
+        return decision.ResourceMetadata is { } metadata ? $"{challenge}, resource_metadata=\"{QuotedStringSafe(metadata)}\"" : challenge;
     }
 
     // RFC 7235 quoted-string: no '"' or '\', and header values stay visible ASCII.

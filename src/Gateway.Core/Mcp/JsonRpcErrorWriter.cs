@@ -30,6 +30,9 @@ public static class JsonRpcErrorWriter
         return Invalid(id, new JsonRpcError(JsonRpcError.HeaderMismatchCode, "header_mismatch", mismatch.Detail));
     }
 
+    /// <summary>One answer, a gateway refusal or a JSON-RPC error.</summary>
+    public static byte[] One(JsonRpcErrorResponse answer) => Write(w => WriteOne(w, answer));
+
     /// <summary>Any error code with a message and no data.</summary>
     public static byte[] Error(string? id, int code, string message) => Write(w => WriteError(w, id, code, message, null));
 

@@ -62,6 +62,9 @@ public sealed class CompiledRoute
     /// <summary>The credential of the route's upstream, presented on allowed calls; null when the upstream has no <c>auth</c>.</summary>
     public Upstreams.UpstreamCredential? Credential { get; internal set; }
 
+    /// <summary>An MCP route's targets; null for a REST route (and for the targets themselves).</summary>
+    public CompiledMcpRoute? Mcp { get; internal set; }
+
     /// <summary>The load this route belongs to, so a request uses the validator of the same policy.</summary>
     public PolicySnapshot Snapshot { get; internal set; } = null!;
 

@@ -31,6 +31,13 @@ public sealed record GatewayPolicy
 
     /// <summary>The files this policy was read from, absolute, sorted.</summary>
     public IReadOnlyList<string> SourceFiles { get; init; } = [];
+
+    /// <summary>A route's tier; an MCP route's is <see cref="TierSettings.McpProtocol"/>.</summary>
+    public TierSettings TierOf(RoutePolicy route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return route.Mcp is null ? Tiers[route.Tier] : TierSettings.McpProtocol;
+    }
 }
 
 public enum EnforcementMode
@@ -217,6 +224,12 @@ public sealed record SignalTransmitter(string Issuer, string Audience);
 
 public sealed record TierSettings
 {
+    /// <summary>
+    /// The tier of an MCP route's protocol messages (<c>initialize</c>, <c>ping</c>, the lists): no risk, nothing to
+    /// approve. Its empty name appears nowhere a policy's tiers do.
+    /// </summary>
+    public static TierSettings McpProtocol { get; } = new() { Name = "", Rank = -1 };
+
     public required string Name { get; init; }
 
     /// <summary>Position in the policy's tier list (0 = lowest); tiers are ordered as written.</summary>
@@ -373,6 +386,13 @@ public sealed record RoutePolicy
 
     /// <summary>Where the route was declared, for error messages.</summary>
     public SourceLocation Location { get; init; }
+
+    /// <summary>
+    /// The route's <c>mcp:</c> section; null for a REST route. An MCP route has no action, resource or tier of its own
+    /// (<see cref="Action"/> and <see cref="Resource"/> are empty, <see cref="Tier"/> is <see cref="TierSettings.McpProtocol"/>'s):
+    /// its messages are decided on their targets'.
+    /// </summary>
+    public McpRoutePolicy? Mcp { get; init; }
 }
 
 /// <summary>A position in a policy file; 1-based like editors show it.</summary>

@@ -7,7 +7,12 @@ namespace Gateway.Policy;
 internal sealed partial class PolicyBinder
 {
     private static readonly string[] RouteKeys =
-        ["id", "match", "upstream", "action", "resource", "tier", "risk", "min_intent", "approval", "mode", "step_up", "describe", "irreversible"];
+        ["id", "match", "upstream", "action", "resource", "tier", "risk", "min_intent", "approval", "mode", "step_up", "describe", "irreversible", "mcp"];
+
+    // What a REST route says about its one call; an MCP route says it per tool, resource and prompt instead.
+    private static readonly string[] McpMethods = ["POST", "GET", "DELETE"];
+
+    private static readonly string[] CallKeys = ["action", "resource", "tier", "risk", "min_intent", "approval", "step_up", "describe", "irreversible"];
 
     private List<RoutePolicy> BindRoutes()
     {
@@ -28,11 +33,41 @@ internal sealed partial class PolicyBinder
             }
 
             var id = BindRouteId(reader, ids);
-            var (methods, path, pattern) = BindMatch(reader);
+            var isMcp = reader.Has("mcp");
+            var (methods, path, pattern) = BindMatch(reader, isMcp);
             var upstream = reader.Scalar("upstream", required: true);
             if (upstream is not null && _complete && !_upstreams.ContainsKey(upstream.Value ?? ""))
             {
                 file.Error(upstream, $"unknown upstream '{upstream.Value}' {label}{KnownNames(upstream.Value ?? "", _upstreams.Keys, "upstreams")}");
+            }
+
+            if (isMcp)
+            {
+                var routeMode = reader.Enum("mode", PolicyNames.Modes);
+                var mcp = BindMcp(reader, label);
+                if (pattern is not null && id is not null)
+                {
+                    CheckUniqueMatch(file, reader, matches, id, path!, pattern, methods);
+                }
+
+                if (id is not null && path is not null && upstream is not null && mcp is not null)
+                {
+                    routes.Add(new RoutePolicy
+                    {
+                        Id = id,
+                        Methods = [.. methods.Select(m => m.Method)],
+                        Path = path,
+                        Upstream = upstream.Value ?? "",
+                        Action = "",
+                        Resource = "",
+                        Tier = "",
+                        Mode = routeMode,
+                        Location = file.At(reader.Node),
+                        Mcp = mcp,
+                    });
+                }
+
+                continue;
             }
 
             var tier = reader.Scalar("tier", required: true);
@@ -53,18 +88,7 @@ internal sealed partial class PolicyBinder
 
             if (pattern is not null && id is not null)
             {
-                var key = RouteTemplates.MatchKey(pattern);
-                foreach (var (method, node) in methods)
-                {
-                    if (matches.TryGetValue($"{method} {key}", out var other))
-                    {
-                        file.Error(node, $"route '{id}' matches {method} {path} exactly like route '{other.Id}' at {other.Location}; a request must match only one route");
-                    }
-                    else
-                    {
-                        matches.Add($"{method} {key}", (id, file.At(reader.Node)));
-                    }
-                }
+                CheckUniqueMatch(file, reader, matches, id, path!, pattern, methods);
             }
 
             if (id is null || path is null || upstream is null || action is null || resource is null || tier is null)
@@ -95,6 +119,22 @@ internal sealed partial class PolicyBinder
         return routes;
     }
 
+    private static void CheckUniqueMatch(PolicyFile file, MappingReader reader, Dictionary<string, (string Id, SourceLocation Location)> matches, string id, string path, RoutePattern pattern, List<(string Method, YamlScalarNode Node)> methods)
+    {
+        var key = RouteTemplates.MatchKey(pattern);
+        foreach (var (method, node) in methods)
+        {
+            if (matches.TryGetValue($"{method} {key}", out var other))
+            {
+                file.Error(node, $"route '{id}' matches {method} {path} exactly like route '{other.Id}' at {other.Location}; a request must match only one route");
+            }
+            else
+            {
+                matches.Add($"{method} {key}", (id, file.At(reader.Node)));
+            }
+        }
+    }
+
     private static string? BindRouteId(MappingReader reader, Dictionary<string, SourceLocation> ids)
     {
         if (reader.Scalar("id", required: true) is not { } node)
@@ -119,13 +159,42 @@ internal sealed partial class PolicyBinder
         return id;
     }
 
-    private static (List<(string Method, YamlScalarNode Node)> Methods, string? Path, RoutePattern? Pattern) BindMatch(MappingReader route)
+    private static (List<(string Method, YamlScalarNode Node)> Methods, string? Path, RoutePattern? Pattern) BindMatch(MappingReader route, bool isMcp)
     {
         var methods = new List<(string Method, YamlScalarNode Node)>();
         var match = route.Mapping("match", $"for 'match' {route.Where}", ["methods", "path"], required: true);
         if (match is null)
         {
             return (methods, null, null);
+        }
+
+        if (isMcp)
+        {
+            // The streamable HTTP transport is POST (messages), GET (the server's stream) and DELETE (end of a session).
+            if (match.Value("methods") is { } listed)
+            {
+                route.File.Error(listed, $"'methods' {route.Where}: an MCP route serves POST, GET and DELETE, the methods of MCP's streamable HTTP transport; remove 'methods'");
+            }
+
+            var mcpPath = match.Scalar("path", required: true);
+            if (mcpPath is null)
+            {
+                return (methods, null, null);
+            }
+
+            var mcpPattern = RouteTemplates.ParsePath(mcpPath.Value ?? "", out var mcpError);
+            if (mcpPattern is null)
+            {
+                route.File.Error(mcpPath, $"invalid path template '{mcpPath.Value}' {route.Where}: {mcpError}");
+            }
+            else if (mcpPattern.Parameters.Count > 0)
+            {
+                route.File.Error(mcpPath, $"path '{mcpPath.Value}' {route.Where}: an MCP route's path is one endpoint, written out without parameters");
+                mcpPattern = null;
+            }
+
+            methods.AddRange(McpMethods.Select(m => (m, mcpPath)));
+            return (methods, mcpPath.Value ?? "", mcpPattern);
         }
 
         // Methods are required: an action such as crm.customers:read means one kind of call, and a

@@ -19,12 +19,21 @@ public sealed class PolicySnapshot
         Policy = policy;
         Tokens = tokens;
         Routes = policy.Routes
-            .Select(r => new CompiledRoute(r, policy.Tiers[r.Tier], policy.Gateway, policy.Sha256))
+            .Select(r => new CompiledRoute(r, policy.TierOf(r), policy.Gateway, policy.Sha256))
             .ToFrozenDictionary(r => r.Id, StringComparer.Ordinal);
         foreach (var route in Routes.Values)
         {
             route.Snapshot = this;
             route.Credential = credentials?.GetValueOrDefault(route.Route.Upstream);
+            if (route.Route.Mcp is not null)
+            {
+                route.Mcp = new CompiledMcpRoute(route, policy);
+                foreach (var target in route.Mcp.Targets)
+                {
+                    target.Snapshot = this;
+                    target.Credential = route.Credential;
+                }
+            }
         }
     }
 

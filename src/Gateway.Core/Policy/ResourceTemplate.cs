@@ -227,6 +227,80 @@ public sealed class ResourceTemplate
         return at == resource.Length;
     }
 
+    /// <summary>The <c>{args.NAME}</c> placeholders' names (<c>a.b</c> for nested ones).</summary>
+    public IEnumerable<string> ArgumentNames => _parts.Where(p => p.Kind == PartKind.Argument).Select(p => p.Value);
+
+    /// <summary>True when the template reads the query string, a header or the path's catch-all, which MCP targets cannot supply.</summary>
+    internal bool ReadsRequest => _parts.Any(p => p.Kind is PartKind.Query or PartKind.Header or PartKind.CatchAll);
+
+    /// <summary>
+    /// Builds the resource of an MCP message: <c>{args.NAME}</c> from its <c>params.arguments</c>, <c>{NAME}</c> from
+    /// the variables its resource URI matched. A missing value, one that is not a string, number or boolean, or one
+    /// that could change the resource's shape fails, and the call is then out of scope.
+    /// </summary>
+    public bool TryExpandMessage(System.Text.Json.JsonElement? arguments, IReadOnlyDictionary<string, string>? variables, [NotNullWhen(true)] out string? resource, [NotNullWhen(false)] out string? problem)
+    {
+        resource = null;
+        problem = null;
+        var builder = new StringBuilder(_literalLength + 16);
+        foreach (var part in _parts)
+        {
+            if (part.Kind == PartKind.Literal)
+            {
+                builder.Append(part.Value);
+                continue;
+            }
+
+            var value = part.Kind switch
+            {
+                PartKind.Argument => ReadArgument(arguments, part.Value),
+                PartKind.RouteValue => variables?.GetValueOrDefault(part.Value),
+                _ => null,
+            };
+            if (string.IsNullOrEmpty(value))
+            {
+                problem = $"The call has no string or number for '{part.Display}', which this target's resource needs.";
+                return false;
+            }
+
+            if (!IsSafeSegment(value))
+            {
+                problem = $"The value of '{part.Display}' is not a valid resource segment.";
+                return false;
+            }
+
+            builder.Append(value);
+        }
+
+        resource = builder.ToString();
+        return true;
+    }
+
+    private static string? ReadArgument(System.Text.Json.JsonElement? arguments, string path)
+    {
+        if (arguments is not { ValueKind: System.Text.Json.JsonValueKind.Object } current)
+        {
+            return null;
+        }
+
+        foreach (var range in path.AsSpan().Split('.'))
+        {
+            if (current.ValueKind != System.Text.Json.JsonValueKind.Object || !current.TryGetProperty(path.AsSpan()[range], out current))
+            {
+                return null;
+            }
+        }
+
+        return current.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => current.GetString(),
+            System.Text.Json.JsonValueKind.Number => current.GetRawText(),
+            System.Text.Json.JsonValueKind.True => "true",
+            System.Text.Json.JsonValueKind.False => "false",
+            _ => null,
+        };
+    }
+
     /// <summary>True when the template reads the query string or a header.</summary>
     internal bool ReadsQueryOrHeaders => _parts.Any(p => p.Kind is PartKind.Query or PartKind.Header);
 
@@ -350,6 +424,11 @@ public sealed class ResourceTemplate
             kind = PartKind.Header;
             value = name["header.".Length..];
         }
+        else if (name.StartsWith("args.", StringComparison.Ordinal))
+        {
+            kind = PartKind.Argument;
+            value = name["args.".Length..];
+        }
         else
         {
             kind = PartKind.RouteValue;
@@ -382,6 +461,9 @@ public sealed class ResourceTemplate
         CatchAll,
         Query,
         Header,
+
+        /// <summary>An MCP call's <c>params.arguments</c> member (<c>{args.a.b}</c> reads nested objects).</summary>
+        Argument,
     }
 
     private readonly record struct Part(PartKind Kind, string Value, int Segment = 0)
@@ -390,6 +472,7 @@ public sealed class ResourceTemplate
         {
             PartKind.Query => $"query.{Value}",
             PartKind.Header => $"header.{Value}",
+            PartKind.Argument => $"args.{Value}",
             _ => Value,
         };
     }

@@ -77,7 +77,7 @@ public sealed record PolicyDiff
         var routes = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
         foreach (var route in policy.Routes)
         {
-            routes[route.Id] = new CompiledRoute(route, policy.Tiers[route.Tier], policy.Gateway, policy.Sha256);
+            routes[route.Id] = new CompiledRoute(route, policy.TierOf(route), policy.Gateway, policy.Sha256);
         }
 
         return routes;

@@ -57,6 +57,25 @@ public static class AuthorizeActivity
             activity.SetTag(GatewayAttributes.RiskRemaining, risk);
         }
 
+        if (decision.Mcp is { } mcp)
+        {
+            activity.SetTag(GatewayAttributes.McpMethod, mcp.Method);
+            if (mcp.Method == "tools/call" && mcp.Target is { } tool)
+            {
+                activity.SetTag(GatewayAttributes.ToolName, tool);
+            }
+
+            if (mcp.Id is { } id)
+            {
+                activity.SetTag(GatewayAttributes.JsonRpcRequestId, id);
+            }
+
+            if (mcp.SessionId is { } session)
+            {
+                activity.SetTag(GatewayAttributes.McpSessionId, session);
+            }
+        }
+
         if (decision.Credential is { } credential)
         {
             activity.SetTag(GatewayAttributes.CredentialKind, credential.Kind);

@@ -23,6 +23,18 @@ public static class GatewayAttributes
     /// <summary>OpenTelemetry's end-user attribute: the token's <c>sub</c>, hashed unless <c>telemetry.raw_subject</c>.</summary>
     public const string EndUserId = "enduser.id";
 
+    /// <summary>OpenTelemetry's MCP semantic conventions: the JSON-RPC method of the message decided.</summary>
+    public const string McpMethod = "mcp.method.name";
+
+    /// <summary>OpenTelemetry's GenAI conventions: the tool a <c>tools/call</c> names.</summary>
+    public const string ToolName = "gen_ai.tool.name";
+
+    /// <summary>OpenTelemetry's MCP semantic conventions: the 2025 generation's <c>Mcp-Session-Id</c>.</summary>
+    public const string McpSessionId = "mcp.session.id";
+
+    /// <summary>OpenTelemetry's JSON-RPC conventions: the message's id as sent.</summary>
+    public const string JsonRpcRequestId = "jsonrpc.request.id";
+
     /// <summary>Extension (contract section 10): the upstream credential's kind, on allowed calls to an upstream with <c>auth</c>.</summary>
     public const string CredentialKind = "gateway.upstream.credential.kind";
 

@@ -12,17 +12,11 @@ namespace Gateway.FunctionalTests.Mcp;
 /// The SDK's own client driving the support MCP server through a gateway MCP route (per-tool
 /// decisions), on each protocol generation: what an agent sees and what reaches the server.
 /// </summary>
-/// <remarks>
-/// Skipped while the policy has no <c>mcp:</c> routes (issue 21's enforcement): each test says
-/// what an MCP route must do, against the contract's answers, and runs as soon as the skip goes.
-/// </remarks>
 public sealed class McpGatewayTests
 {
-    private const string NeedsMcpRoutes = "Needs MCP routes (a policy 'mcp:' section), which this build refuses as an unknown key.";
-
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task ToolsList_ThroughGateway_ListsOnlyTheToolsTheTokenMayCall(string version)
     {
@@ -34,7 +28,7 @@ public sealed class McpGatewayTests
         Assert.Equal(["create_ticket", "get_ticket"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_Granted_IsForwardedWithoutTheToken(string version)
     {
@@ -53,7 +47,7 @@ public sealed class McpGatewayTests
         Assert.Equal("agent:planner", call.Headers["Gateway-Agent"]);
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_ToolNotGranted_IsRefusedWithTheScopeChallengeAndNotForwarded(string version)
     {
@@ -71,7 +65,7 @@ public sealed class McpGatewayTests
         Assert.Equal(0, mcp.Server.Desk.CallsOf("close_ticket"));
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_ArgumentOutsideTheGrant_IsRefusedAndNotForwarded(string version)
     {
@@ -87,7 +81,7 @@ public sealed class McpGatewayTests
         Assert.Equal(0, mcp.Server.Desk.CallsOf("create_ticket"));
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_ToolTheRouteDoesNotList_IsAJsonRpcErrorAndTheSessionGoesOn(string version)
     {
@@ -107,7 +101,7 @@ public sealed class McpGatewayTests
         Assert.NotNull(after);
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_StepBudgetExhaustedMidSession_IsAJsonRpcErrorAndListingStillWorks(string version)
     {
@@ -127,7 +121,7 @@ public sealed class McpGatewayTests
         Assert.NotEmpty(tools);
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_NeedingApproval_IsForwardedOnceAfterAnAdminApproves(string version)
     {
@@ -154,7 +148,7 @@ public sealed class McpGatewayTests
         Assert.NotEqual(approvalId, again.Data["approval_id"]);
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_DpopBoundToken_NeedsAFreshProofOnEveryRequest(string version)
     {
@@ -177,7 +171,7 @@ public sealed class McpGatewayTests
         Assert.Equal(HttpStatusCode.Unauthorized, bearer.StatusCode);
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task CallTool_StreamingTool_ProgressReachesTheAgentWhileTheCallRuns(string version)
     {
@@ -191,7 +185,7 @@ public sealed class McpGatewayTests
         Assert.Equal([1.0, 2.0, 3.0], progress.Steps);
     }
 
-    [Fact(Skip = NeedsMcpRoutes)]
+    [Fact]
     public async Task Session_UsedWithAnotherSubjectsToken_IsRefusedAndNotForwarded()
     {
         await using var mcp = await McpGateway.StartAsync();
@@ -210,7 +204,7 @@ public sealed class McpGatewayTests
         Assert.NotEmpty(await alice.Client.ListToolsAsync().AsTask().WaitAsync(Patience));
     }
 
-    [Theory(Skip = NeedsMcpRoutes)]
+    [Theory]
     [MemberData(nameof(McpTestClient.Versions), MemberType = typeof(McpTestClient))]
     public async Task Revocation_OfTheAgent_CutsAnOpenSessionOff(string version)
     {
