@@ -68,6 +68,9 @@ public sealed record AuditEvent
     /// <summary><c>upstream_credential</c>: the credential of the route's upstream, when it has <c>auth</c> and the call was allowed.</summary>
     public AuditCredential? UpstreamCredential { get; init; }
 
+    /// <summary><c>mcp</c>: the MCP message decided (contract section 9); absent from events of other calls.</summary>
+    public AuditMcp? Mcp { get; init; }
+
     /// <summary>Extension: set on <see cref="AuditDecision.Admin"/> events only.</summary>
     public AuditAdmin? Admin { get; init; }
 

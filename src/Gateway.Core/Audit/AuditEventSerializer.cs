@@ -37,6 +37,7 @@ public static class AuditEventSerializer
         json.Member("event_id", auditEvent.EventId);
         var hashOffset = output.WrittenCount - start;
         WriteLinks(json, auditEvent.Links);
+        WriteMcp(json, auditEvent.Mcp);
         WriteOutcome(json, auditEvent.Outcome);
         json.Member("policy_sha256", auditEvent.PolicySha256);
         json.Member("prev_hash", prevHash);
@@ -129,6 +130,9 @@ public static class AuditEventSerializer
                 UpstreamCredential = TryGetObject(root, "upstream_credential", out var credential)
                     ? new AuditCredential { Kind = RequiredString(credential, "kind"), Id = RequiredString(credential, "id") }
                     : null,
+                Mcp = TryGetObject(root, "mcp", out var mcp)
+                    ? new AuditMcp { Method = RequiredString(mcp, "method"), Tool = String(mcp, "tool"), Id = String(mcp, "id"), ArgumentsSha256 = String(mcp, "arguments_sha256") }
+                    : null,
                 Replica = String(root, "replica"),
                 Seq = Int64(root, "seq") ?? 0,
                 PrevHash = String(root, "prev_hash"),
@@ -170,6 +174,23 @@ public static class AuditEventSerializer
         json.StartObject();
         json.Member("risk_left", budget.RiskLeft);
         json.Member("steps_left", budget.StepsLeft);
+        json.EndObject();
+    }
+
+    // Only MCP messages have one, so other events stay as they were.
+    private static void WriteMcp(CanonicalJsonWriter json, AuditMcp? mcp)
+    {
+        if (mcp is null)
+        {
+            return;
+        }
+
+        json.Name("mcp");
+        json.StartObject();
+        json.Member("arguments_sha256", mcp.ArgumentsSha256);
+        json.Member("id", mcp.Id);
+        json.Member("method", mcp.Method);
+        json.Member("tool", mcp.Tool);
         json.EndObject();
     }
 

@@ -44,10 +44,10 @@ public static class AuditEvents
             Error = decision.ErrorCode is { Length: > 0 } error ? error : null,
             Reason = decision.IsAllowed && !decision.IsShadowDenied ? null : decision.Reason,
             Route = route?.Id,
-            Action = route?.Action,
+            Action = route?.Action is { Length: > 0 } action ? action : null,
             Resource = decision.Resource,
-            Tier = route?.Tier.Name,
-            Risk = route?.Risk,
+            Tier = route?.Tier.Name is { Length: > 0 } tier ? tier : null,
+            Risk = route is null || route.Mcp is not null ? null : route.Risk,
             Token = token is null ? null : TokenOf(token),
             Request = new AuditRequest { Method = method, Path = path, BodySha256 = bodySha256 },
             Outcome = decision.ForwardedOutcome,
@@ -60,6 +60,7 @@ public static class AuditEvents
             TraceId = traceId,
             SpanId = spanId,
             UpstreamCredential = decision.Credential is { } credential ? new AuditCredential { Kind = credential.Kind, Id = credential.Id } : null,
+            Mcp = decision.Mcp is { } mcp ? new AuditMcp { Method = mcp.Method, Tool = mcp.Target, Id = mcp.Id, ArgumentsSha256 = mcp.ArgumentsSha256 } : null,
         };
     }
 

@@ -21,6 +21,8 @@ public sealed partial class McpRouteHandler
     /// <summary>How long an unused session binding is kept; each request of the session renews it.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(24);
 
+    private const string BatchRefused = "Not forwarded: another message of this batch was refused, and a batch is forwarded whole or not at all.";
+
     private static readonly TimeSpan StoreRetry = TimeSpan.FromSeconds(1);
 
     private readonly AuthorizationEvaluator _evaluator;
@@ -179,7 +181,7 @@ public sealed partial class McpRouteHandler
                 skipped.Mcp = Info(message, sessionId, null);
                 skipped.Refuse(GatewayError.InvalidRequest, charged > 1
                     ? "A batch may carry at most one tools/call, resources/read or prompts/get: each is charged, and a batch is charged all or nothing. Send them one by one."
-                    : "Not forwarded: another message of this batch was refused, and a batch is forwarded whole or not at all.",
+                    : BatchRefused,
                     charged > 1 ? "batch_charges" : "batch_refused");
                 decisions[i] = skipped;
                 refused = true;
@@ -243,6 +245,15 @@ public sealed partial class McpRouteHandler
 
     private async Task RefuseMessagesAsync(HttpContext context, AuthorizationDecision[] decisions, AuthorizationDecision refusal, JsonRpcBody parsed, Activity? activity, long started)
     {
+        // Nothing of the request is forwarded, so no message of it may be recorded as allowed.
+        foreach (var decision in decisions)
+        {
+            if (decision.IsAllowed)
+            {
+                decision.Refuse(GatewayError.InvalidRequest, BatchRefused, "batch_refused");
+            }
+        }
+
         // Checks 1-7 speak HTTP, so an MCP client's own authorization flow (scope challenge, step-up) can act on them.
         if (refusal.Error is GatewayError.InsufficientScope or GatewayError.InsufficientUserAuthentication)
         {
@@ -286,7 +297,9 @@ public sealed partial class McpRouteHandler
             answer = JsonRpcErrorWriter.Batch(CollectionsMarshal.AsSpan(answers));
         }
 
-        await AnswerAsync(context, decisions, activity, started, StatusCodes.Status200OK, answer);
+        // A message that is not valid JSON-RPC makes the request a bad one; a refusal of a valid message is an answer.
+        var status = parsed.Messages.Any(m => m.Error is not null) ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
+        await AnswerAsync(context, decisions, activity, started, status, answer);
     }
 
     /// <summary>The answer to one message of a refused request: requests get one, notifications and responses none.</summary>
@@ -302,8 +315,7 @@ public sealed partial class McpRouteHandler
             return JsonRpcErrorResponse.For(message.Id, error);
         }
 
-        return JsonRpcErrorResponse.For(message.Id, Refusal(decision.IsAllowed ? decision.ForTarget(decision.Route!, decision.DecisionId).Refuse(GatewayError.InvalidRequest,
-            "Not forwarded: another message of this batch was refused, and a batch is forwarded whole or not at all.", "batch_refused") : decision));
+        return JsonRpcErrorResponse.For(message.Id, Refusal(decision));
     }
 
     private static McpRefusal Refusal(AuthorizationDecision decision) => new(decision.ErrorCode, decision.Detail ?? "", decision.DecisionId)

@@ -30,7 +30,7 @@ internal sealed partial class PolicyBinder
         var tools = BindMcpNamed(mcp, "tools", "tool", label);
         var prompts = BindMcpNamed(mcp, "prompts", "prompt", label);
         var resources = BindMcpResources(mcp, label);
-        var unlisted = mcp.Scalar("unlisted_tools") is { } node ? MappingReader.ReadEnum(mcp.File, node, $"'unlisted_tools' {label} (deny or allow)", UnlistedToolsNames) : false;
+        var unlisted = mcp.Scalar("unlisted_tools") is { } node ? MappingReader.ReadEnum(mcp.File, node, $"'unlisted_tools' {label}", UnlistedToolsNames) : false;
         var origins = new List<string>();
         foreach (var item in mcp.ScalarList("allowed_origins") ?? [])
         {

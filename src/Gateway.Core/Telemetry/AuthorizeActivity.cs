@@ -29,9 +29,14 @@ public static class AuthorizeActivity
         if (decision.Route is { } route)
         {
             activity.SetTag(GatewayAttributes.Route, route.Id);
-            activity.SetTag(GatewayAttributes.Action, route.Action);
-            activity.SetTag(GatewayAttributes.Tier, route.Tier.Name);
-            activity.SetTag(GatewayAttributes.Risk, route.Risk);
+
+            // An MCP route's protocol messages have no action or tier of their own.
+            if (route.Action.Length > 0)
+            {
+                activity.SetTag(GatewayAttributes.Action, route.Action);
+                activity.SetTag(GatewayAttributes.Tier, route.Tier.Name);
+                activity.SetTag(GatewayAttributes.Risk, route.Risk);
+            }
         }
 
         if (decision.Resource is { } resource)
