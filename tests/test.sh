@@ -47,7 +47,7 @@ done
 
 # The MCP conformance suite's server scenarios, directly and through the gateway, compared
 # (tests/mcp/conformance.sh; about 20 s on the build above). Each scenario counts as one test.
-timeout 600 bash tests/mcp/conformance.sh --plain --from-build 2>&1 | tee "$log.mcp" || status=1
+timeout 600 bash tests/mcp/conformance.sh --from-build 2>&1 | tee "$log.mcp" || status=1
 
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
