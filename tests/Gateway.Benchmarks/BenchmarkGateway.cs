@@ -18,6 +18,7 @@ public sealed class BenchmarkGateway : IDisposable
     public const string Audience = "https://gateway.bench";
     public const string CustomerRoute = "crm-get-customer";
     public const string NoteRoute = "crm-get-note";
+    public const string McpRoute = "crm-mcp";
 
     private const string PolicyYaml = """
         gateway:
@@ -47,6 +48,12 @@ public sealed class BenchmarkGateway : IDisposable
             action: crm.notes:read
             resource: "crm:customer/{customerId}/note/{noteId}"
             tier: low
+          - id: crm-mcp
+            match: { path: "/mcp/crm" }
+            upstream: crm
+            mcp:
+              tools:
+                get_customer: { action: crm.customers:read, resource: "crm:customer/{args.id}", tier: low }
         """;
 
     private readonly string _folder;

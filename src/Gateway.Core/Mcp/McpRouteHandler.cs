@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Gateway.Audit;
 using Gateway.Enforcement;
 using Gateway.Policy;
 using Microsoft.AspNetCore.Http;
@@ -21,11 +20,10 @@ public sealed partial class McpRouteHandler
     /// <summary>How long an unused session binding is kept; each request of the session renews it.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(24);
 
-    private const string BatchRefused = "Not forwarded: another message of this batch was refused, and a batch is forwarded whole or not at all.";
-
     private static readonly TimeSpan StoreRetry = TimeSpan.FromSeconds(1);
 
     private readonly AuthorizationEvaluator _evaluator;
+    private readonly McpMessageDecider _messages;
     private readonly DecisionRecorder _recorder;
     private readonly IMcpSessionStore _sessions;
     private readonly McpToolHeaderCache _toolHeaders;
@@ -39,6 +37,7 @@ public sealed partial class McpRouteHandler
         ArgumentNullException.ThrowIfNull(toolHeaders);
         ArgumentNullException.ThrowIfNull(logger);
         _evaluator = evaluator;
+        _messages = new McpMessageDecider(evaluator);
         _recorder = recorder;
         _sessions = sessions;
         _toolHeaders = toolHeaders;
@@ -118,12 +117,12 @@ public sealed partial class McpRouteHandler
         if (McpHeaderCheck.Check(request.Headers, parsed, toolHeaders) is { } mismatch)
         {
             auth.Refuse(GatewayError.HeaderMismatch, mismatch.Detail, mismatch.Header);
-            auth.Mcp = single is null ? null : Info(single, session.Id, null);
+            auth.Mcp = single is null ? null : McpMessageDecider.Info(single, session.Id, null);
             await AnswerAsync(context, [auth], activity, started, StatusCodes.Status400BadRequest, JsonRpcErrorWriter.HeaderMismatch(single?.Id, mismatch));
             return;
         }
 
-        var decisions = await DecideMessagesAsync(context, route, auth, parsed, session.Id);
+        var decisions = await _messages.DecideAsync(context, route, auth, parsed, session.Id);
         if (FirstRefusal(decisions) is { } refusal)
         {
             await RefuseMessagesAsync(context, decisions, refusal, parsed, activity, started);
@@ -134,115 +133,6 @@ public sealed partial class McpRouteHandler
         await ForwardAsync(context, route, next, activity, started, decisions, Primary(decisions), session.Id, listIds);
     }
 
-    private async ValueTask<AuthorizationDecision[]> DecideMessagesAsync(HttpContext context, CompiledRoute route, AuthorizationDecision auth, JsonRpcBody parsed, string? sessionId)
-    {
-        var messages = parsed.Messages;
-        var decisions = new AuthorizationDecision[messages.Count];
-        var single = messages.Count == 1;
-        var charged = 0;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            charged += messages[i].CarriesCapability ? 1 : 0;
-        }
-
-        // Protocol messages and invalid ones first: a batch is forwarded whole or not at all, so no message is charged
-        // while another one of the same batch is still to be refused.
-        var refused = false;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var message = messages[i];
-            if (message.CarriesCapability)
-            {
-                continue;
-            }
-
-            var decision = single ? auth : auth.ForTarget(route);
-            decision.Mcp = Info(message, sessionId, null);
-            if (message.Error is { } error)
-            {
-                decision.Refuse(GatewayError.InvalidRequest, error.Message, error.Reason);
-                refused = true;
-            }
-
-            decisions[i] = decision;
-        }
-
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var message = messages[i];
-            if (!message.CarriesCapability)
-            {
-                continue;
-            }
-
-            if (refused || charged > 1)
-            {
-                var skipped = auth.ForTarget(route);
-                skipped.Mcp = Info(message, sessionId, null);
-                skipped.Refuse(GatewayError.InvalidRequest, charged > 1
-                    ? "A batch may carry at most one tools/call, resources/read or prompts/get: each is charged, and a batch is charged all or nothing. Send them one by one."
-                    : BatchRefused,
-                    charged > 1 ? "batch_charges" : "batch_refused");
-                decisions[i] = skipped;
-                refused = true;
-                continue;
-            }
-
-            decisions[i] = await DecideCallAsync(context, route, auth, message, sessionId, single);
-        }
-
-        return decisions;
-    }
-
-    /// <summary>A <c>tools/call</c>, <c>resources/read</c> or <c>prompts/get</c>: checks 6-11 on the target it names.</summary>
-    private async ValueTask<AuthorizationDecision> DecideCallAsync(HttpContext context, CompiledRoute route, AuthorizationDecision auth, JsonRpcMessage message, string? sessionId, bool single)
-    {
-        var mcp = route.Mcp!;
-        var id = single ? auth.DecisionId : null;
-        CompiledRoute? target = null;
-        Dictionary<string, string>? variables = null;
-        switch (message.KnownMethod)
-        {
-            case McpMethod.ToolsCall:
-                mcp.Tools.TryGetValue(message.Name!, out target);
-                break;
-            case McpMethod.PromptsGet:
-                mcp.Prompts.TryGetValue(message.Name!, out target);
-                break;
-            default:
-                if (mcp.MatchResource(message.Uri!) is { } matched)
-                {
-                    (target, variables) = matched;
-                }
-
-                break;
-        }
-
-        if (target is null)
-        {
-            var decision = auth.ForTarget(route, id);
-            decision.Mcp = Info(message, sessionId, variables);
-            if (message.KnownMethod == McpMethod.ToolsCall && mcp.AllowUnlistedTools)
-            {
-                // unlisted_tools: allow: a valid token is enough, and the call still takes a step.
-                return await _evaluator.AdmitMessageAsync(context, decision, route);
-            }
-
-            return AuthorizationEvaluator.Refuse(decision, route, GatewayError.ToolNotAllowed, NotListed(message, route));
-        }
-
-        var call = auth.ForTarget(target, id);
-        call.Mcp = Info(message, sessionId, variables);
-        string? problem = null;
-        if (target.Resource.TryExpandMessage(message.Arguments, variables, out var resource, out problem))
-        {
-            call.Resource = resource;
-        }
-
-        call.RequiredScope = target.Action;
-        return await _evaluator.DecideMessageAsync(context, call, target, problem);
-    }
-
     private async Task RefuseMessagesAsync(HttpContext context, AuthorizationDecision[] decisions, AuthorizationDecision refusal, JsonRpcBody parsed, Activity? activity, long started)
     {
         // Nothing of the request is forwarded, so no message of it may be recorded as allowed.
@@ -250,7 +140,7 @@ public sealed partial class McpRouteHandler
         {
             if (decision.IsAllowed)
             {
-                decision.Refuse(GatewayError.InvalidRequest, BatchRefused, "batch_refused");
+                decision.Refuse(GatewayError.InvalidRequest, McpMessageDecider.BatchRefused, "batch_refused");
             }
         }
 
@@ -498,38 +388,6 @@ public sealed partial class McpRouteHandler
 
         return (id, null);
     }
-
-    private static McpMessageInfo Info(JsonRpcMessage message, string? sessionId, IReadOnlyDictionary<string, string>? variables)
-    {
-        byte[]? canonical = null;
-        if (message.Arguments is { } arguments)
-        {
-            canonical = JsonCanonicalizer.Canonicalize(JsonMarshal.GetRawUtf8Value(arguments));
-        }
-        else if (message.CarriesCapability)
-        {
-            canonical = "{}"u8.ToArray();
-        }
-
-        return new McpMessageInfo
-        {
-            Method = message.Method ?? (message.Kind == JsonRpcMessageKind.Response ? "response" : "invalid"),
-            Target = message.KnownMethod == McpMethod.ResourcesRead ? message.Uri : message.Name,
-            Id = message.Id,
-            ArgumentsSha256 = canonical is null ? null : Convert.ToHexStringLower(SHA256.HashData(canonical)),
-            SessionId = sessionId,
-            CanonicalArguments = canonical,
-            Arguments = message.Arguments,
-            Variables = variables,
-        };
-    }
-
-    private static string NotListed(JsonRpcMessage message, CompiledRoute route) => message.KnownMethod switch
-    {
-        McpMethod.ToolsCall => $"Route '{route.Id}' does not list the tool '{message.Name}', so no token may call it through the gateway.",
-        McpMethod.PromptsGet => $"Route '{route.Id}' does not list the prompt '{message.Name}', so no token may get it through the gateway.",
-        _ => $"No resource template of route '{route.Id}' matches '{message.Uri}', so no token may read it through the gateway.",
-    };
 
     private static AuthorizationDecision? FirstRefusal(AuthorizationDecision[] decisions)
     {

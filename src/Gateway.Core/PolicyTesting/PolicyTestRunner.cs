@@ -93,7 +93,9 @@ public sealed class PolicyTestRunner : IDisposable
         var values = new RouteValueDictionary();
         var route = guard is null ? _routes.Match(request2.Method, request2.Path.Value!, values) : null;
         request2.RouteValues = values;
-        var decision = await evaluator.EvaluateAsync(context, route);
+        var decision = route?.Mcp is not null
+            ? await Mcp.McpMessageDecider.EvaluateOfflineAsync(evaluator, context, route, cancellationToken)
+            : await evaluator.EvaluateAsync(context, route);
         if (guard is not null)
         {
             decision.Refuse(GatewayError.InvalidRequest, guard, "path");

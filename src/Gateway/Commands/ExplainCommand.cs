@@ -26,7 +26,8 @@ internal static class ExplainCommand
         var method = new Option<string>("--method") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
         var path = new Option<string>("--path") { Description = "Request path, with an optional query string.", Required = true };
         var headers = new Option<string[]>("--header") { Description = "Extra request header 'Name: value' (for {header.NAME} resources).", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("explain", Help) { config, token, method, path, headers };
+        var body = new Option<string?>("--body") { Description = "Request body; on an MCP route the JSON-RPC message decided (e.g. a tools/call)." };
+        var command = new Command("explain", Help) { config, token, method, path, headers, body };
         command.SetAction(async (result, cancellationToken) =>
         {
             var loaded = PolicyLoader.Load(result.GetValue(config)!);
@@ -60,12 +61,22 @@ internal static class ExplainCommand
             }
 
             request.Headers.Authorization = "Bearer " + result.GetValue(token);
+            if (result.GetValue(body) is { } content)
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(content);
+                request.Body = new MemoryStream(bytes);
+                request.ContentLength = bytes.Length;
+                request.ContentType = "application/json";
+            }
 
             var guard = RequestPathGuard.CheckPath(request.Path.Value);
             var values = new RouteValueDictionary();
             var route = guard is null ? new RouteTable(snapshot).Match(request.Method, request.Path.Value!, values) : null;
             request.RouteValues = values;
-            var decision = await new AuthorizationEvaluator(TimeProvider.System, budgets: null).EvaluateAsync(context, route);
+            var evaluator = new AuthorizationEvaluator(TimeProvider.System, budgets: null);
+            var decision = route?.Mcp is not null
+                ? await Mcp.McpMessageDecider.EvaluateOfflineAsync(evaluator, context, route, cancellationToken)
+                : await evaluator.EvaluateAsync(context, route);
             if (guard is not null)
             {
                 decision.Refuse(GatewayError.InvalidRequest, guard, "path");

@@ -21,7 +21,7 @@ public sealed class PolicyTestCommandTests : IDisposable
         var result = await AuditCli.RunAsync("test", DemoPolicy, Path.Combine(Root, "config", "tests", "gateway.cases.yaml"));
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("22 passed, 0 failed", result.Output, StringComparison.Ordinal);
+        Assert.Contains("26 passed, 0 failed", result.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("FAIL", result.Output + result.Error, StringComparison.Ordinal);
     }
 

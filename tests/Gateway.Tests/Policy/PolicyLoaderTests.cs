@@ -24,7 +24,11 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(["ES256", "EdDSA", "RS256", "PS256"], issuer.Algorithms);
         Assert.Equal(["low", "medium", "high", "critical"], policy.Tiers.Values.OrderBy(t => t.Rank).Select(t => t.Name));
         Assert.Equal(["crm", "payments", "support"], policy.Upstreams.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(policy.Tiers.Keys.Order(StringComparer.Ordinal), policy.Routes.Select(r => r.Tier).Distinct().Order(StringComparer.Ordinal));
+        // Every tier is used by a REST route or by a tool, resource or prompt of the MCP route (which has no tier of its own).
+        var tiers = policy.Routes.Where(r => r.Mcp is null).Select(r => r.Tier)
+            .Concat(policy.Routes.Where(r => r.Mcp is not null).SelectMany(r => r.Mcp!.Tools.Values.Concat(r.Mcp.Prompts.Values).Concat(r.Mcp.Resources)).Select(t => t.Tier));
+        Assert.Equal(policy.Tiers.Keys.Order(StringComparer.Ordinal), tiers.Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal("support-mcp", Assert.Single(policy.Routes, r => r.Mcp is not null).Id);
         Assert.Equal(Path.Combine(RepositoryRoot(), "config", "audit", "decisions.jsonl"), policy.Audit.File);
         Assert.Equal([Path.GetFullPath(path)], policy.SourceFiles);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), policy.Sha256);
